@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 from pathlib import Path
 from typing import Any, TypeAlias, cast
 
@@ -17,6 +18,7 @@ from referencing.jsonschema import DRAFT202012
 JSONDict: TypeAlias = dict[str, Any]
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi.yaml"
+SEED_EXAMPLE_PATH = Path(__file__).resolve().parent / "fixtures" / "seed_example.json"
 # The whole document is registered under this URI so that the spec's own
 # "#/components/schemas/X" references resolve wherever a schema is used.
 SPEC_URI = "urn:llamacloud-batch:openapi.yaml"
@@ -35,6 +37,14 @@ def _load(path: Path) -> JSONDict:
 def load_spec(path: Path = SPEC_PATH) -> JSONDict:
     """The parsed spec (read once per path; returns a copy, so callers may mutate it)."""
     return copy.deepcopy(_load(path.resolve()))
+
+
+def seed_example() -> JSONDict:
+    """A fresh copy of the endpoint documentation's response example (tests/fixtures)."""
+    loaded = json.loads(SEED_EXAMPLE_PATH.read_text(encoding="utf-8"))
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{SEED_EXAMPLE_PATH} does not hold a JSON object")
+    return loaded
 
 
 @functools.cache

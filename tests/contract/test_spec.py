@@ -4,9 +4,7 @@ and it describes the seed's endpoint field by field."""
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -18,10 +16,10 @@ from tests.spec_schema import (
     component_schema,
     component_validator,
     load_spec,
+    seed_example,
     validator_for,
 )
 
-SEED_EXAMPLE_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "seed_example.json"
 PATH = "/api/v1/beta/batch-processing/{job_id}"
 JSON = "application/json"
 
@@ -39,11 +37,6 @@ def _resolve(node: JSONDict, spec: JSONDict) -> JSONDict:
             target = target[part]
         node = target
     return node
-
-
-def _seed_example() -> JSONDict:
-    loaded: JSONDict = json.loads(SEED_EXAMPLE_PATH.read_text(encoding="utf-8"))
-    return loaded
 
 
 # -- validity ----------------------------------------------------------------------------------
@@ -157,7 +150,7 @@ def test_every_documented_response_has_an_example() -> None:
 
 def test_seed_example_in_spec_equals_the_fixture() -> None:
     media = _operation()["responses"]["200"]["content"][JSON]
-    assert media["examples"]["seed"]["value"] == _seed_example()
+    assert media["examples"]["seed"]["value"] == seed_example()
 
 
 @pytest.mark.parametrize(
@@ -173,7 +166,7 @@ def test_seed_example_in_spec_equals_the_fixture() -> None:
 )
 def test_schema_rejects_a_corrupted_seed(path: tuple[str, ...], bad_value: object) -> None:
     """The validators used above really check types, formats and bounds."""
-    corrupted = copy.deepcopy(_seed_example())
+    corrupted = copy.deepcopy(seed_example())
     parent = corrupted
     for key in path[:-1]:
         parent = parent[key]
@@ -183,14 +176,14 @@ def test_schema_rejects_a_corrupted_seed(path: tuple[str, ...], bad_value: objec
 
 @pytest.mark.parametrize("missing", ["id", "job_type", "project_id", "status", "total_items"])
 def test_schema_rejects_a_job_without_a_required_field(missing: str) -> None:
-    job = _seed_example()["job"]
+    job = seed_example()["job"]
     del job[missing]
     assert not component_validator("Job").is_valid(job)
 
 
 def test_schema_accepts_nulls_and_unknown_enum_values() -> None:
     """What the live API sends: nulls for unset optional fields, enum values added later."""
-    response = _seed_example()
+    response = seed_example()
     job = response["job"]
     for name in OPTIONAL_FIELDS:
         job[name] = None
@@ -244,7 +237,7 @@ def _types(schema: JSONDict) -> list[str]:
 
 def test_job_fields_are_exactly_the_seeds() -> None:
     table = [field.name for field in JOB_FIELDS]
-    assert list(_seed_example()["job"]) == table
+    assert list(seed_example()["job"]) == table
     assert sorted(component_schema("Job")["properties"]) == sorted(table)
 
 
