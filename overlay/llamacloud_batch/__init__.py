@@ -1,18 +1,68 @@
-"""Typed client for LlamaCloud's batch job status endpoint."""
-
-from importlib.metadata import PackageNotFoundError, version
+"""Typed client for LlamaCloud's batch job status endpoint, with waiting that never lies."""
 
 from llamacloud_batch_api.models import BatchGetStatusResponse, Job, JobStatus, JobType
 
-try:
-    __version__ = version("llamacloud-batch")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+from ._client import AsyncBatchClient, BatchClient, wait_until_done
+from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, EU_BASE_URL
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    JobCancelledError,
+    JobFailedError,
+    LlamaCloudError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+    WaitTimeoutError,
+)
+from ._wait import TERMINAL_STATUSES
+
+
+def __getattr__(name: str) -> str:
+    # importlib.metadata costs ~10 ms to import; only pay for it when the version is asked for.
+    if name == "__version__":
+        from ._config import package_version
+
+        return package_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "EU_BASE_URL",
+    "TERMINAL_STATUSES",
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncBatchClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "BatchClient",
     "BatchGetStatusResponse",
+    "ConflictError",
+    "InternalServerError",
     "Job",
+    "JobCancelledError",
+    "JobFailedError",
     "JobStatus",
     "JobType",
+    "LlamaCloudError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+    "WaitTimeoutError",
     "__version__",
+    "wait_until_done",
 ]

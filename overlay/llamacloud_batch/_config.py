@@ -1,0 +1,138 @@
+"""Client settings: defaults, environment variables and argument checks, resolved once."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from ._errors import LlamaCloudError
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "EU_BASE_URL", "Settings", "resolve_settings"]
+
+DEFAULT_BASE_URL = "https://api.cloud.llamaindex.ai"
+EU_BASE_URL = "https://api.cloud.eu.llamaindex.ai"
+
+API_KEY_ENV = "LLAMA_CLOUD_API_KEY"
+LEGACY_API_KEY_ENV = "LLAMA_PARSE_API_KEY"
+BASE_URL_ENV = "LLAMA_CLOUD_BASE_URL"
+PROJECT_ID_ENV = "LLAMA_CLOUD_PROJECT_ID"
+ORGANIZATION_ID_ENV = "LLAMA_CLOUD_ORGANIZATION_ID"
+
+# As the official SDK: a minute for the whole exchange, but give up connecting after 5 s.
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+DEFAULT_MAX_RETRIES = 2
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """Everything a client needs, checked; `repr` leaves the key out."""
+
+    api_key: str
+    base_url: str
+    project_id: str | None
+    organization_id: str | None
+    timeout: httpx.Timeout
+    max_retries: int
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(base_url={self.base_url!r}, project_id={self.project_id!r}, "
+            f"organization_id={self.organization_id!r}, max_retries={self.max_retries})"
+        )
+
+
+def resolve_settings(
+    *,
+    api_key: str | None,
+    base_url: str | None,
+    project_id: str | None,
+    organization_id: str | None,
+    timeout: float | httpx.Timeout | None,
+    max_retries: int,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Fills each argument left `None` from the environment, then checks them all."""
+    env = os.environ if environ is None else environ
+    key = (
+        api_key if api_key is not None else _env(env, API_KEY_ENV) or _env(env, LEGACY_API_KEY_ENV)
+    )
+    if key is None or not key.strip():
+        raise LlamaCloudError(
+            f"No API key: pass api_key=... or set the {API_KEY_ENV} environment variable."
+        )
+    if any(ch in key for ch in "\r\n\0"):
+        # Such a key would break the Authorization header; the message must not echo it.
+        raise LlamaCloudError("The API key contains a line break or NUL character.")
+    url = base_url if base_url is not None else _env(env, BASE_URL_ENV) or DEFAULT_BASE_URL
+    return Settings(
+        api_key=key.strip(),
+        base_url=_check_base_url(url),
+        project_id=project_id if project_id is not None else _env(env, PROJECT_ID_ENV),
+        organization_id=(
+            organization_id if organization_id is not None else _env(env, ORGANIZATION_ID_ENV)
+        ),
+        timeout=_coerce_timeout(timeout),
+        max_retries=_check_max_retries(max_retries),
+    )
+
+
+@functools.cache
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("llamacloud-batch")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0"
+
+
+@functools.cache
+def user_agent() -> str:
+    import platform
+
+    return (
+        f"llamacloud-batch/{package_version()} httpx/{httpx.__version__} "
+        f"{platform.python_implementation()}/{platform.python_version()}"
+    )
+
+
+def _env(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    return value if value else None
+
+
+def _check_base_url(url: str) -> str:
+    try:
+        parsed = httpx.URL(url.strip())
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ValueError(f"base_url is not a valid URL: {url!r}") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"base_url must be an http:// or https:// URL with a host, not {url!r}")
+    if parsed.query or parsed.fragment:
+        raise ValueError(f"base_url must not carry a query or fragment: {url!r}")
+    return str(parsed).rstrip("/")
+
+
+def _coerce_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    if timeout is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise TypeError(
+            f"timeout must be seconds or an httpx.Timeout, not {type(timeout).__name__}"
+        )
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    return httpx.Timeout(float(timeout))
+
+
+def _check_max_retries(max_retries: int) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
+    return max_retries
