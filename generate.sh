@@ -3,6 +3,7 @@
 #
 #   ./generate.sh               rewrite generated_client/ in place
 #   ./generate.sh --output DIR  write the package into DIR instead (the drift check uses this)
+#   ./generate.sh --spec FILE   generate from FILE instead of openapi.yaml (tests use this)
 #
 # It uses the openapi-python-client and ruff of the Python environment it runs
 # in (PATH or an active virtual environment); their versions are pinned in the
@@ -13,11 +14,13 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 package=llamacloud_batch_api
 dest="$here/generated_client"
+spec="$here/openapi.yaml"
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --output) dest=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --spec) spec=$2; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "generate.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -30,13 +33,17 @@ for tool in openapi-python-client ruff; do
   fi
 done
 
-want_generator=$(sed -n 's/.*"openapi-python-client==\([^"]*\)".*/\1/p' "$here/pyproject.toml")
-have_generator=$(openapi-python-client --version | awk '{print $NF}')
-if [ -n "$want_generator" ] && [ "$have_generator" != "$want_generator" ]; then
-  echo "generate.sh: openapi-python-client $have_generator found, $want_generator pinned in pyproject.toml." >&2
-  echo "  Install the pinned tools with:  pip install -e '.[dev]'" >&2
-  exit 1
-fi
+# Both tools shape the output (ruff formats it in the post hooks), so both must
+# be the pinned versions for the result to match the committed folder.
+for tool in openapi-python-client ruff; do
+  want=$(sed -n "s/.*\"$tool==\([^\"]*\)\".*/\1/p" "$here/pyproject.toml")
+  have=$("$tool" --version | awk '{print $NF}')
+  if [ -n "$want" ] && [ "$have" != "$want" ]; then
+    echo "generate.sh: $tool $have found, $want pinned in pyproject.toml." >&2
+    echo "  Install the pinned tools with:  pip install -e '.[dev]'" >&2
+    exit 1
+  fi
+done
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
@@ -45,7 +52,7 @@ trap 'rm -rf "$scratch"' EXIT
 # above them is a second guard against configuration leaking in from outside.
 : > "$scratch/ruff.toml"
 openapi-python-client generate \
-  --path "$here/openapi.yaml" \
+  --path "$spec" \
   --config "$here/openapi-python-client.yaml" \
   --meta none \
   --output-path "$scratch/$package" \
