@@ -18,7 +18,8 @@ class ErrorDetail:
     """The error body the service sends, a message or a list of validation problems.
 
     Attributes:
-        detail (list[ValidationProblem] | str):
+        detail (list[ValidationProblem] | str): A human-readable message, or one entry per parameter that failed
+            validation.
     """
 
     detail: list[ValidationProblem] | str

@@ -13,11 +13,12 @@ T = TypeVar("T", bound="ValidationProblem")
 
 @_attrs_define
 class ValidationProblem:
-    """
+    """One parameter that failed the server's validation (FastAPI's shape).
+
     Attributes:
-        msg (str):
-        loc (list[int | str] | Unset):
-        type_ (str | Unset):
+        msg (str): What is wrong, in words.
+        loc (list[int | str] | Unset): Where the problem is, e.g. `["query", "project_id"]`.
+        type_ (str | Unset): A machine-readable kind of problem.
     """
 
     msg: str
