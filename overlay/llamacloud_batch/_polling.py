@@ -22,6 +22,8 @@ _IDLE_GROWTH = 1.5
 _APPROACH_SHARE = 0.6
 # At most this share of the time left may be written off as "the job might end any moment".
 _PLAUSIBLE_SHARE = 0.9
+# Within this many poll intervals of the band, stop stretching sleeps: close polls there pin down
+# the last rises, and those decide where the aimed poll lands.
 _ENDGAME = 10.0
 # Inside the window where the job may end, never wait longer than this many poll intervals;
 # with the default 1 s this keeps the worst detection delay near 4 s however wide the window.
@@ -31,8 +33,9 @@ _WINDOW_INTERVALS = 3.5
 _OVERDUE_GROWTH = 0.05
 # Share of a delay removed at random, so pollers started together drift apart.
 _JITTER_SHARE = 0.1
-# Land about one standard deviation after the predicted finish (the spread is two): late enough
-# to catch most ends in that one poll, early enough that the delay stays a fraction of a second.
+# Land a little over half a standard deviation after the predicted finish (the spread is two):
+# the margin that gave the lowest median delay in bench/bench_polling.py; a miss costs one
+# more poll interval.
 _AIM_MARGIN_SPREADS = 0.3
 # Before the job has shown how regular it is, assume an estimate may be off by this share of
 # the time it extrapolates over; afterwards the fit's own scatter says, never less than the floor.
