@@ -6,7 +6,10 @@ runs `from_dict` and then checks every attribute against the model's own type hi
 field added to `openapi.yaml` is checked with no change here. Where the server is sloppy
 but the meaning is clear, it is lenient instead:
 
-- timestamps in any ISO-8601 form are made timezone-aware in UTC (no offset means UTC);
+- timestamps in any ISO-8601 form are made timezone-aware in UTC (no offset means UTC),
+  RFC 3339's lower-case `t`/`z` included, and a leap second (`23:59:60`) reads as the
+  last microsecond before it, the latest instant Python can hold there;
+- an integer sent as an integral float (`10.0`, an integer in JSON Schema's terms) is an int;
 - a known enum value in another letter case (`"COMPLETED"`) becomes the enum member;
 - `progress_percentage` is clamped into 0..100 (a float sum may land on 100.0000001).
 """
@@ -17,6 +20,7 @@ import datetime
 import enum
 import json
 import math
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -89,11 +93,11 @@ def _check_attributes(obj: object, checkers: dict[str, _Checker], *, prefix: str
 
 
 def _check_percentage(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Invalid(f"progress_percentage: expected a number, got {_kind(value)}")
-    if not math.isfinite(value):
-        raise _Invalid(f"progress_percentage: expected a finite number, got {value!r}")
-    return min(100.0, max(0.0, float(value)))
+    try:
+        number = _finite_float(value)
+    except ValueError as exc:
+        raise _Invalid(f"progress_percentage: {exc}") from None
+    return min(100.0, max(0.0, number))
 
 
 _job_checker_cache: dict[str, _Checker] = {}
@@ -159,24 +163,64 @@ def _open_enum_checker(enum_type: type[enum.Enum]) -> _Checker:
 
 
 def _check_timestamp(value: object) -> datetime.datetime:
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=_UTC)
-        return value if value.utcoffset() == datetime.timedelta(0) else value.astimezone(_UTC)
-    # from_dict leaves a string it could not parse as it was.
-    raise ValueError(f"expected an ISO-8601 date-time, got {_short(value)}")
+    if isinstance(value, str):
+        # from_dict leaves a string it could not parse as it was.
+        value = _parse_rfc3339_rest(value)
+    if not isinstance(value, datetime.datetime):
+        raise ValueError(f"expected an ISO-8601 date-time, got {_kind(value)}")
+    if value.tzinfo is None:
+        return value.replace(tzinfo=_UTC)
+    if value.utcoffset() == datetime.timedelta(0):
+        return value
+    try:
+        return value.astimezone(_UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC, before datetime.min
+        raise ValueError(f"{value.isoformat()} is out of datetime's range in UTC") from None
+
+
+# The seconds of a leap second, with any fraction, where fromisoformat wants 00..59.
+_LEAP_SECOND = re.compile(r"(?<=[T ]\d\d:\d\d:)60(\.\d+)?")
+
+
+def _parse_rfc3339_rest(text: str) -> datetime.datetime:
+    """The RFC 3339 forms `fromisoformat` refuses: lower-case `t`/`z` and leap seconds."""
+    upper = text.strip().upper()
+    folded = _LEAP_SECOND.sub("59.999999", upper, count=1)
+    try:
+        return datetime.datetime.fromisoformat(folded)
+    except ValueError:
+        raise ValueError(f"expected an ISO-8601 date-time, got {_short(text)}") from None
+
+
+# Every integer in openapi.yaml is an int64; a larger one is not what the API promises, and
+# would overflow the float arithmetic of anyone estimating progress from the counters.
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _check_int(value: object) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON Schema's integer: 10.0 is one
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"expected an integer, got {_kind(value)}")
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise ValueError(f"{_short(value)} is outside the int64 range")
     return value
 
 
 def _check_number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"expected a finite number, got {_kind(value)}")
-    return value
+    return _finite_float(value)
+
+
+def _finite_float(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {_kind(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer literal too long for a float
+        raise ValueError(f"{_short(value)} is too large for a float") from None
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {number!r}")
+    return number
 
 
 def _check_str(value: object) -> str:
