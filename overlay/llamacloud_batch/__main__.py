@@ -1,0 +1,5 @@
+"""Lets `python -m llamacloud_batch` run the `llamacloud-batch` command."""
+
+from .cli import main
+
+raise SystemExit(main())
