@@ -97,15 +97,18 @@ class WaitPlan:
             poll_interval=self.poll_interval, max_poll_interval=self.max_poll_interval, rng=self.rng
         )
         last: BatchGetStatusResponse | None = None
+        last_error: APIError | None = None
         warned_unknown = False
         while True:
             outcome = yield POLL
             if isinstance(outcome, APIError):
                 if not is_transient(outcome):
                     raise outcome
+                last_error = outcome
                 planner.observe_failure(self.clock())
                 logger.info("Polling job %s failed for now (%s); polling on.", job_id, outcome)
             elif outcome is not None:
+                last_error = None
                 changed = planner.observe(self.clock(), outcome)
                 if changed or last is None:
                     yield outcome
@@ -124,7 +127,8 @@ class WaitPlan:
                     )
             now = self.clock()
             if self.deadline is not None and now >= self.deadline:
-                raise self.timeout_error(job_id, last)
+                # The transient failure that was still going on, if any, is the likely reason.
+                raise self.timeout_error(job_id, last) from last_error
             yield float(planner.next_delay(now, self.deadline))
 
     def _finish(self, job_id: str, final: BatchGetStatusResponse) -> None:
