@@ -95,15 +95,18 @@ class _BaseClient:
         if self._extra_headers is not None:
             kwargs["url"] = self._settings.base_url + kwargs["url"]
             kwargs["headers"] = self._extra_headers
+        # Per request, so `timeout=` also governs a user's own httpx client (whose default
+        # would otherwise apply: httpx's 5 s, or none at all for the generated client's).
+        kwargs["timeout"] = self._settings.timeout
         return kwargs
 
-    def _timeout_until(self, deadline: float | None, clock: Callable[[], float]) -> object:
-        """A request timeout that ends no later than a wait's deadline, or httpx's default."""
+    def _timeout_until(self, deadline: float | None, clock: Callable[[], float]) -> httpx.Timeout:
+        """The client's request timeout, shortened to end no later than a wait's deadline."""
         if deadline is None:
-            return httpx.USE_CLIENT_DEFAULT
+            return self._settings.timeout
         remaining = deadline - clock()
         if remaining >= _longest_phase(self._settings.timeout):
-            return httpx.USE_CLIENT_DEFAULT
+            return self._settings.timeout
         return httpx.Timeout(max(remaining, _MIN_REQUEST_TIMEOUT_S))
 
     def _failure(
@@ -128,12 +131,17 @@ class _BaseClient:
         retries_done: int,
         error: APIError,
         response: httpx.Response | None,
+        retryable: bool,
         *,
         deadline: float | None,
         clock: Callable[[], float],
     ) -> float | None:
         """Seconds to wait before trying again, or None to give up with `error`."""
+        if not retryable:
+            logger.debug("Not retrying: %s", error)
+            return None
         if retries_done >= self._settings.max_retries:
+            logger.debug("Giving up after %d retries: %s", retries_done, error)
             return None
         delay = retry_delay(retries_done, response, now=time.time(), rng=self._rng)
         if deadline is not None and clock() + delay >= deadline:
@@ -161,7 +169,8 @@ _MIN_REQUEST_TIMEOUT_S = 0.05
 
 def _longest_phase(timeout: httpx.Timeout) -> float:
     phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
-    return max((p for p in phases if p is not None), default=float("inf"))
+    # A phase without a limit (None) could outlast any deadline.
+    return max(float("inf") if p is None else p for p in phases)
 
 
 def _request_of(exc: httpx.RequestError) -> httpx.Request | None:
@@ -243,10 +252,8 @@ class BatchClient(_BaseClient):
                 if 200 <= answer.status_code < 300:
                     return parse_status_response(answer)
                 error, retryable = self._failure(None, answer)
-            delay = (
-                self._next_retry(retries_done, error, answer, deadline=deadline, clock=clock)
-                if retryable
-                else None
+            delay = self._next_retry(
+                retries_done, error, answer, retryable, deadline=deadline, clock=clock
             )
             if delay is None:
                 raise error
@@ -548,10 +555,8 @@ class AsyncBatchClient(_BaseClient):
                 if 200 <= answer.status_code < 300:
                     return parse_status_response(answer)
                 error, retryable = self._failure(None, answer)
-            delay = (
-                self._next_retry(retries_done, error, answer, deadline=deadline, clock=clock)
-                if retryable
-                else None
+            delay = self._next_retry(
+                retries_done, error, answer, retryable, deadline=deadline, clock=clock
             )
             if delay is None:
                 raise error
@@ -789,7 +794,14 @@ def wait_until_done(
     """`BatchClient.wait_until_done` for either client, including the generated one."""
     if isinstance(client, AuthenticatedClient):
         http = client.get_httpx_client()
-        client = BatchClient(api_key=client.token, base_url=str(http.base_url), http_client=http)
+        # The generated client sets no timeout by default; then use ours, not none at all.
+        unbounded = http.timeout == httpx.Timeout(None)
+        client = BatchClient(
+            api_key=client.token,
+            base_url=str(http.base_url),
+            timeout=DEFAULT_TIMEOUT if unbounded else http.timeout,
+            http_client=http,
+        )
     return client.wait_until_done(
         job_id,
         timeout=timeout,

@@ -200,7 +200,8 @@ def _body_of(response: httpx.Response) -> object:
     """The decoded JSON body, or the text when the body is not JSON (an HTML error page, say)."""
     try:
         return response.json()
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+    # JSONDecodeError and UnicodeDecodeError are ValueErrors; deep nesting exhausts the stack.
+    except (ValueError, RecursionError):
         try:
             return response.text
         except (UnicodeDecodeError, LookupError):

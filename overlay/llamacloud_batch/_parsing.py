@@ -43,7 +43,8 @@ def parse_status_response(response: httpx.Response) -> BatchGetStatusResponse:
     """The response's body as a `BatchGetStatusResponse`, or `APIResponseValidationError`."""
     try:
         payload = json.loads(response.content)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+    # JSONDecodeError and UnicodeDecodeError are ValueErrors; deep nesting exhausts the stack.
+    except (ValueError, RecursionError) as exc:
         raise APIResponseValidationError(
             f"The response body is not valid JSON ({exc.__class__.__name__}).",
             response=response,

@@ -53,7 +53,8 @@ def is_retryable_exception(exc: httpx.RequestError) -> bool:
 
 def backoff_delay(retries_done: int, rng: Callable[[], float] = random.random) -> float:
     """Exponential backoff, capped, with up to 25 % jitter taken off so clients spread out."""
-    base = min(INITIAL_BACKOFF_S * 2.0**retries_done, MAX_BACKOFF_S)
+    # Cap the exponent first: 2.0**1024 overflows a float, and 2**32 is past the cap anyway.
+    base = min(INITIAL_BACKOFF_S * 2.0 ** min(retries_done, 32), MAX_BACKOFF_S)
     return base * (1.0 - 0.25 * rng())
 
 
@@ -73,12 +74,15 @@ def parse_retry_after(headers: httpx.Headers, *, now: float) -> float | None:
         return None
     seconds = _finite_float(value)
     if seconds is None:
-        import email.utils  # only an HTTP-date hint needs it
+        import datetime
+        import email.utils  # only an HTTP-date hint needs them
 
         try:
             when = email.utils.parsedate_to_datetime(value.strip())
         except (TypeError, ValueError, IndexError, OverflowError):
             return None
+        if when.tzinfo is None:  # "-0000" gives a naive datetime; HTTP dates are UTC
+            when = when.replace(tzinfo=datetime.UTC)
         seconds = when.timestamp() - now
     return _clamp(seconds)
 
