@@ -73,6 +73,7 @@ class _BaseClient:
             {**headers, "Authorization": f"Bearer {settings.api_key}"} if user_client else None
         )
         self._rng: Callable[[], float] = random.random
+        self._status_urls: dict[tuple[str, str | None, str | None], httpx.URL] = {}
         return AuthenticatedClient(
             base_url=settings.base_url,
             token=settings.api_key,
@@ -80,25 +81,47 @@ class _BaseClient:
             headers=headers,
             # Same-origin redirects are followed; httpx drops Authorization on a cross-origin one.
             follow_redirects=True,
+            httpx_args={"limits": _POOL_LIMITS},
         )
 
     def _request_kwargs(
         self, job_id: str, project_id: str | None, organization_id: str | None
     ) -> dict[str, Any]:
-        kwargs = get_batch_job_status._get_kwargs(
+        settings = self._settings
+        key = (
             check_job_id(job_id),
-            project_id=project_id if project_id is not None else self._settings.project_id,
-            organization_id=(
-                organization_id if organization_id is not None else self._settings.organization_id
-            ),
+            project_id if project_id is not None else settings.project_id,
+            organization_id if organization_id is not None else settings.organization_id,
         )
-        if self._extra_headers is not None:
-            kwargs["url"] = self._settings.base_url + kwargs["url"]
-            kwargs["headers"] = self._extra_headers
+        url = self._status_urls.get(key)
+        if url is None:
+            url = self._status_url(*key)
         # Per request, so `timeout=` also governs a user's own httpx client (whose default
         # would otherwise apply: httpx's 5 s, or none at all for the generated client's).
-        kwargs["timeout"] = self._settings.timeout
+        kwargs: dict[str, Any] = {"method": "GET", "url": url, "timeout": settings.timeout}
+        if self._extra_headers is not None:
+            kwargs["headers"] = self._extra_headers
         return kwargs
+
+    def _status_url(
+        self, job_id: str, project_id: str | None, organization_id: str | None
+    ) -> httpx.URL:
+        """The absolute URL of a job's status, from the generated request builder, parsed once.
+
+        httpx parses a relative URL string twice per request (alone, then joined to the base
+        URL) and once more to add even empty `params`; a ready `httpx.URL` skips all three.
+        Waits poll the same job many times, so each URL is kept (a bounded number of them).
+        """
+        generated = get_batch_job_status._get_kwargs(
+            job_id, project_id=project_id, organization_id=organization_id
+        )
+        url = httpx.URL(self._settings.base_url + generated["url"])
+        if generated["params"]:
+            url = url.copy_merge_params(generated["params"])
+        if len(self._status_urls) >= _STATUS_URL_CACHE_SIZE:
+            self._status_urls.clear()
+        self._status_urls[(job_id, project_id, organization_id)] = url
+        return url
 
     def _timeout_until(self, deadline: float | None, clock: Callable[[], float]) -> httpx.Timeout:
         """The client's request timeout, shortened to end no later than a wait's deadline."""
@@ -165,6 +188,13 @@ class _BaseClient:
 
 
 _MIN_REQUEST_TIMEOUT_S = 0.05
+# Enough for a wait_all over thousands of jobs; past it the cache starts afresh.
+_STATUS_URL_CACHE_SIZE = 4096
+# httpx's default pool size, but every connection may stay open while idle. httpcore 1.0 closes
+# an idle connection whenever the pool holds more than max_keepalive_connections in all, busy
+# ones included; with httpx's default of 20, a wait_all with more than 20 requests in flight
+# opened a new connection for nearly every request.
+_POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 
 def _longest_phase(timeout: httpx.Timeout) -> float:
