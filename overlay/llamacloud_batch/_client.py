@@ -203,6 +203,72 @@ def _longest_phase(timeout: httpx.Timeout) -> float:
     return max(float("inf") if p is None else p for p in phases)
 
 
+# httpx's timeouts bound each socket read, not a whole response: a server that sends a byte
+# just inside the read timeout could hold a wait as long as it liked. Under a wait's deadline
+# the body is therefore read chunk by chunk (raw, so a gzip body cannot hide its progress
+# inside the decompressor), and one still arriving after the deadline is a timeout.
+# (Headers are read inside httpcore, out of reach; they are small and bounded by its limits.)
+
+
+def _send(
+    http: httpx.Client,
+    kwargs: dict[str, Any],
+    deadline: float | None,
+    clock: Callable[[], float],
+) -> httpx.Response:
+    if deadline is None:
+        return http.request(**kwargs)
+    with http.stream(**kwargs) as streamed:
+        if streamed.is_stream_consumed:  # a transport that returns it read (MockTransport)
+            return streamed
+        raw = bytearray()
+        for chunk in streamed.iter_raw():
+            _check_deadline(streamed, raw, deadline, clock)
+            raw += chunk
+    return _complete(streamed, raw)
+
+
+async def _send_async(
+    http: httpx.AsyncClient,
+    kwargs: dict[str, Any],
+    deadline: float | None,
+    clock: Callable[[], float],
+) -> httpx.Response:
+    if deadline is None:
+        return await http.request(**kwargs)
+    async with http.stream(**kwargs) as streamed:
+        if streamed.is_stream_consumed:
+            return streamed
+        raw = bytearray()
+        async for chunk in streamed.aiter_raw():
+            _check_deadline(streamed, raw, deadline, clock)
+            raw += chunk
+    return _complete(streamed, raw)
+
+
+def _check_deadline(
+    streamed: httpx.Response, received: bytearray, deadline: float, clock: Callable[[], float]
+) -> None:
+    # The first chunk is always taken: the read timeout, cut to the deadline, bounded its wait,
+    # and a wait with no time left still gets the one status its single request brings back.
+    if received and clock() >= deadline:
+        raise httpx.ReadTimeout(
+            "The response body was still arriving when the wait's deadline passed.",
+            request=streamed.request,
+        )
+
+
+def _complete(streamed: httpx.Response, raw: bytearray) -> httpx.Response:
+    """A read response from a streamed one's raw bytes; decoding (gzip) happens here, once."""
+    return httpx.Response(
+        streamed.status_code,
+        headers=streamed.headers,
+        content=bytes(raw),
+        request=streamed.request,
+        extensions=streamed.extensions,
+    )
+
+
 def _request_of(exc: httpx.RequestError) -> httpx.Request | None:
     try:
         return exc.request
@@ -268,14 +334,13 @@ class BatchClient(_BaseClient):
         deadline: float | None = None,
     ) -> BatchGetStatusResponse:
         kwargs = self._request_kwargs(job_id, project_id, organization_id)
-        request = self._http.request
         retries_done = 0
         while True:
             if deadline is not None:
                 kwargs["timeout"] = self._timeout_until(deadline, clock)
             answer: httpx.Response | None = None
             try:
-                answer = request(**kwargs)
+                answer = _send(self._http, kwargs, deadline, clock)
             except httpx.RequestError as exc:
                 error, retryable = self._failure(exc, None)
             else:
@@ -571,14 +636,13 @@ class AsyncBatchClient(_BaseClient):
         deadline: float | None = None,
     ) -> BatchGetStatusResponse:
         kwargs = self._request_kwargs(job_id, project_id, organization_id)
-        request = self._http.request
         retries_done = 0
         while True:
             if deadline is not None:
                 kwargs["timeout"] = self._timeout_until(deadline, clock)
             answer: httpx.Response | None = None
             try:
-                answer = await request(**kwargs)
+                answer = await _send_async(self._http, kwargs, deadline, clock)
             except httpx.RequestError as exc:
                 error, retryable = self._failure(exc, None)
             else:
