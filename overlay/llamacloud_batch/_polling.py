@@ -41,6 +41,7 @@ _AIM_MARGIN_SPREADS = 0.3
 # the time it extrapolates over; afterwards the fit's own scatter says, never less than the floor.
 _PRIOR_RELATIVE_ERROR = 0.05
 _MIN_RELATIVE_ERROR = 0.01
+_MAX_PACE_S = 100 * 365 * 24 * 3600.0
 # Half-widths of the band around the estimated finish, in standard deviations of the fit.
 _SPREAD_Z = 2.0
 # A rise's time is never trusted to better than this many poll intervals (the clock, the server).
@@ -220,7 +221,11 @@ class PollPlanner:
                 del self._rises[: len(self._rises) - _MAX_POINTS]
         self._level = fraction
         self._level_since = now
-        self._estimate = self._fit()
+        try:
+            self._estimate = self._fit()
+        except (OverflowError, ZeroDivisionError):
+            # Observations so extreme that the arithmetic breaks give no usable estimate.
+            self._estimate = None
 
     def _fit(self) -> _Estimate | None:
         """Extrapolates the observed rises to 100 %.
@@ -254,7 +259,9 @@ class PollPlanner:
             w * (f - mean_f) * (t - mean_t) for w, (t, f, _) in zip(weights, points, strict=True)
         )
         pace = sum_ft / sum_ff  # seconds per unit of progress
-        if not (pace > 0.0 and math.isfinite(pace)):
+        # Beyond a century per job there is nothing to plan around, and squaring such a pace
+        # below would overflow a float.
+        if not (0.0 < pace <= _MAX_PACE_S):
             return None
 
         # Random-walk variance per unit of progress, beyond what timing resolution explains,

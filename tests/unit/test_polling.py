@@ -230,6 +230,22 @@ def test_delay_is_always_finite_within_bounds_and_never_past_the_deadline(
         assert eta is None or (math.isfinite(eta) and eta >= 0.0)
 
 
+def test_absurd_pace_gives_no_estimate_instead_of_overflowing() -> None:
+    # Found by hypothesis: a rise of 1e-151 % after 303 s implies a pace whose square
+    # overflows a float; such a pace is no estimate at all.
+    plan = PollPlanner(poll_interval=1.0, max_poll_interval=1.0, rng=lambda: 0.0)
+    plan.observe(0.0, response(status=JobStatus.CANCELLED, percentage=0.0, total=0))
+    plan.observe_failure(303.0)
+    plan.observe(
+        0.0, response(status=JobStatus.CANCELLED, percentage=1.1292554216289304e-151, total=0)
+    )
+    for now in (0.0, 303.0):
+        delay = plan.next_delay(now, None)
+        assert math.isfinite(delay) and 0.0 <= delay <= 1.0
+        eta = plan.eta(now)
+        assert eta is None or math.isfinite(eta)
+
+
 @pytest.mark.parametrize("deadline", [0.5, 3.0, 17.25, 100.0, 2000.0])
 def test_a_wait_never_polls_past_its_deadline(deadline: float) -> None:
     plan = planner()
