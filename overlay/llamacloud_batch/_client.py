@@ -8,10 +8,12 @@ HTML error pages and lets wrong types through.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Self
 
@@ -634,6 +636,7 @@ class AsyncBatchClient(_BaseClient):
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
         deadline: float | None = None,
+        gate: AbstractAsyncContextManager[object] | None = None,
     ) -> BatchGetStatusResponse:
         kwargs = self._request_kwargs(job_id, project_id, organization_id)
         retries_done = 0
@@ -642,7 +645,9 @@ class AsyncBatchClient(_BaseClient):
                 kwargs["timeout"] = self._timeout_until(deadline, clock)
             answer: httpx.Response | None = None
             try:
-                answer = await _send_async(self._http, kwargs, deadline, clock)
+                # Only the request holds a place in the gate: a retry's backoff must not.
+                async with gate or _NO_GATE:
+                    answer = await _send_async(self._http, kwargs, deadline, clock)
             except httpx.RequestError as exc:
                 error, retryable = self._failure(exc, None)
             else:
@@ -756,6 +761,7 @@ class AsyncBatchClient(_BaseClient):
         organization_id: str | None,
         plan: _wait.WaitPlan,
         sleep: Callable[[float], Awaitable[None]],
+        gate: AbstractAsyncContextManager[object] | None = None,
     ) -> BatchGetStatusResponse | APIError:
         try:
             return await self._get_status(
@@ -765,6 +771,7 @@ class AsyncBatchClient(_BaseClient):
                 sleep=sleep,
                 clock=plan.clock,
                 deadline=plan.deadline,
+                gate=gate,
             )
         except APIError as exc:
             return exc
@@ -828,8 +835,8 @@ class AsyncBatchClient(_BaseClient):
         async for resp in _wait.fan_out(
             ids,
             plan,
-            poll=lambda job_id, sleep_: self._poll(
-                job_id, project_id, organization_id, plan, sleep_
+            poll=lambda job_id, sleep_, gate: self._poll(
+                job_id, project_id, organization_id, plan, sleep_, gate
             ),
             sleep=sleep or self._sleep,
             on_progress=on_progress,
@@ -852,6 +859,9 @@ class AsyncBatchClient(_BaseClient):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+_NO_GATE = contextlib.nullcontext()
 
 
 async def _asyncio_sleep(seconds: float) -> None:

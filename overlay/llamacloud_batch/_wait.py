@@ -14,9 +14,11 @@ import heapq
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Final
 
+import httpx
 from llamacloud_batch_api.models import BatchGetStatusResponse, JobStatus
 
 from ._errors import (
@@ -28,7 +30,7 @@ from ._errors import (
     WaitTimeoutError,
 )
 from ._polling import PollPlanner, check_poll_arguments
-from ._retry import is_retryable_status
+from ._retry import is_retryable_exception, is_retryable_status
 
 __all__ = ["POLL", "TERMINAL_STATUSES", "WaitPlan"]
 
@@ -52,7 +54,9 @@ Steps = Generator[Action, Outcome, None]
 def is_transient(error: APIError) -> bool:
     """Failures that another poll may cure; these never end a wait before its deadline."""
     if isinstance(error, APIConnectionError):
-        return True
+        # A bad URL, a redirect loop or a protocol misuse will not cure itself by waiting.
+        cause = error.__cause__
+        return not isinstance(cause, httpx.RequestError) or is_retryable_exception(cause)
     return isinstance(error, APIStatusError) and is_retryable_status(error.status_code)
 
 
@@ -272,12 +276,18 @@ async def fan_out(
     ids: list[str],
     plan: WaitPlan,
     *,
-    poll: Callable[[str, Callable[[float], Awaitable[None]]], Awaitable[Outcome]],
+    poll: Callable[
+        [str, Callable[[float], Awaitable[None]], AbstractAsyncContextManager[object]],
+        Awaitable[Outcome],
+    ],
     sleep: Callable[[float], Awaitable[None]],
     on_progress: Callable[[BatchGetStatusResponse], object] | None,
     max_in_flight: int,
 ) -> AsyncIterator[BatchGetStatusResponse]:
-    """Runs one task per job, at most `max_in_flight` requests at once; yields endings in order."""
+    """Runs one task per job, at most `max_in_flight` requests at once; yields endings in order.
+
+    `poll` holds `gate` only while a request is in flight, not while it backs off to retry.
+    """
     import asyncio
 
     if not ids:
@@ -302,8 +312,7 @@ async def fan_out(
                     return
                 outcome = None
                 if action is POLL:
-                    async with gate:
-                        outcome = await poll(job_id, sleep)
+                    outcome = await poll(job_id, sleep, gate)
                 elif isinstance(action, float):
                     await sleep(action)
                 else:

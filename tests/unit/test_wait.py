@@ -15,6 +15,7 @@ import llamacloud_batch
 import pytest
 from llamacloud_batch import (
     TERMINAL_STATUSES,
+    APIConnectionError,
     APIStatusError,
     AsyncBatchClient,
     AuthenticationError,
@@ -308,6 +309,24 @@ def test_non_transient_failures_end_the_wait_at_once(
         sync_client(server).wait_until_done("j", clock=clock.now, sleep=clock.sleep)
     assert info.value.status_code == status
     assert server.calls == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.TooManyRedirects("Exceeded maximum allowed redirects."),
+        httpx.UnsupportedProtocol("Request URL has an unsupported protocol."),
+        httpx.LocalProtocolError("Illegal header value."),
+    ],
+)
+def test_connection_errors_that_waiting_cannot_cure_end_the_wait_at_once(
+    clock: FakeClock, failure: httpx.RequestError
+) -> None:
+    server = ScriptedServer(ok("running"), failure, ok("completed"))
+    with pytest.raises(APIConnectionError) as info:
+        sync_client(server).wait_until_done("j", clock=clock.now, sleep=clock.sleep)
+    assert info.value.__cause__ is failure
+    assert server.calls == 2, "neither retried nor polled again"
 
 
 def test_unknown_status_keeps_polling_and_warns_once(
@@ -970,3 +989,29 @@ async def test_async_wait_all_stays_within_the_default_pool_limit(
 async def test_async_module_level_helper_is_sync_only() -> None:
     # The module-level helper serves the sync generated client; async users call the method.
     assert not asyncio.iscoroutinefunction(llamacloud_batch.wait_until_done)
+
+
+async def test_async_retry_backoff_does_not_hold_a_place_in_flight() -> None:
+    # With many jobs, a place in the gate is a connection's worth of capacity; a job that
+    # backs off after a 503 must hand its place back while it sleeps.
+    held: list[bool] = []
+    inside = False
+
+    class Gate:
+        async def __aenter__(self) -> None:
+            nonlocal inside
+            inside = True
+
+        async def __aexit__(self, *exc: object) -> None:
+            nonlocal inside
+            inside = False
+
+    async def sleep(seconds: float) -> None:
+        held.append(inside)
+
+    server = ScriptedServer(error(503), error(503), ok("completed"))
+    client = async_client(server, sleep, max_retries=2)
+    resp = await client._get_status("j", None, None, gate=Gate())
+    assert resp.job.status is JobStatus.COMPLETED
+    assert held == [False, False]
+    assert server.calls == 3
