@@ -51,6 +51,9 @@ class _ItemsColumn(ProgressColumn):
         text = Text(f"{done if isinstance(done, int) else '?'}/{total} items")
         if isinstance(job.failed_items, int) and job.failed_items:
             text.append(f", {job.failed_items} failed", style="red")
+        # Skipped items count toward the percentage too; without them 100 % reads as 38/40.
+        if isinstance(job.skipped_items, int) and job.skipped_items:
+            text.append(f", {job.skipped_items} skipped", style="dim")
         return text
 
 
