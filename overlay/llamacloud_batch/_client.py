@@ -48,7 +48,7 @@ class _BaseClient:
     """What the sync and async clients share: settings, request building, repr."""
 
     _settings: Settings
-    _extra_headers: dict[str, str] | None
+    _extra_headers: httpx.Headers | None
 
     def _configure(
         self,
@@ -71,8 +71,11 @@ class _BaseClient:
         )
         headers = {"User-Agent": user_agent()}
         # A user's own httpx client keeps its own headers; ours ride on each request instead.
+        # httpx.Headers, not a dict: its repr masks the Authorization value.
         self._extra_headers = (
-            {**headers, "Authorization": f"Bearer {settings.api_key}"} if user_client else None
+            httpx.Headers({**headers, "Authorization": f"Bearer {settings.api_key}"})
+            if user_client
+            else None
         )
         self._rng: Callable[[], float] = random.random
         self._status_urls: dict[tuple[str, str | None, str | None], httpx.URL] = {}
@@ -139,7 +142,8 @@ class _BaseClient:
     ) -> tuple[APIError, bool]:
         """The typed error for a failed try, and whether another try may help."""
         if response is not None:
-            return status_error(response), is_retryable_status(response.status_code)
+            refused = status_error(response, secret=self._settings.api_key)
+            return refused, is_retryable_status(response.status_code)
         assert exc is not None
         error: APIError
         if isinstance(exc, httpx.TimeoutException):
@@ -299,7 +303,7 @@ class BatchClient(_BaseClient):
         max_retries: int = 2,
         http_client: httpx.Client | None = None,
     ) -> None:
-        self._api = self._configure(
+        api = self._configure(
             api_key=api_key,
             base_url=base_url,
             project_id=project_id,
@@ -309,9 +313,10 @@ class BatchClient(_BaseClient):
             user_client=http_client is not None,
         )
         if http_client is not None:
-            self._api.set_httpx_client(http_client)
+            api.set_httpx_client(http_client)
         self._owns_http = http_client is None
-        self._http = self._api.get_httpx_client()
+        # Only the httpx client is kept: the generated client's attrs repr shows the token.
+        self._http = api.get_httpx_client()
         self._sleep: Callable[[float], None] = time.sleep
 
     @classmethod
@@ -601,7 +606,7 @@ class AsyncBatchClient(_BaseClient):
         max_retries: int = 2,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        self._api = self._configure(
+        api = self._configure(
             api_key=api_key,
             base_url=base_url,
             project_id=project_id,
@@ -611,9 +616,10 @@ class AsyncBatchClient(_BaseClient):
             user_client=http_client is not None,
         )
         if http_client is not None:
-            self._api.set_async_httpx_client(http_client)
+            api.set_async_httpx_client(http_client)
         self._owns_http = http_client is None
-        self._http = self._api.get_async_httpx_client()
+        # Only the httpx client is kept: the generated client's attrs repr shows the token.
+        self._http = api.get_async_httpx_client()
         self._sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
 
     @classmethod

@@ -65,9 +65,12 @@ def resolve_settings(
         raise LlamaCloudError(
             f"No API key: pass api_key=... or set the {API_KEY_ENV} environment variable."
         )
-    if any(ch in key for ch in "\r\n\0"):
-        # Such a key would break the Authorization header; the message must not echo it.
-        raise LlamaCloudError("The API key contains a line break or NUL character.")
+    if not (key.isascii() and key.strip().isprintable()):
+        # Such a key cannot travel in an Authorization header; the message must not echo it.
+        raise LlamaCloudError(
+            "The API key contains characters an HTTP header cannot carry "
+            "(non-ASCII, a line break or another control character)."
+        )
     url = base_url if base_url is not None else _env(env, BASE_URL_ENV) or DEFAULT_BASE_URL
     return Settings(
         api_key=key.strip(),

@@ -182,8 +182,12 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 }
 
 
-def status_error(response: httpx.Response) -> APIStatusError:
-    """Builds the typed error for a 4xx/5xx response, with the server's `detail` in its message."""
+def status_error(response: httpx.Response, *, secret: str | None = None) -> APIStatusError:
+    """Builds the typed error for a 4xx/5xx response, with the server's `detail` in its message.
+
+    Some servers and proxies quote the token they refused; `secret` (the client's own key)
+    is masked wherever the server's text repeats it.
+    """
     body = _body_of(response)
     cls = _STATUS_ERRORS.get(response.status_code)
     if cls is None:
@@ -193,6 +197,8 @@ def status_error(response: httpx.Response) -> APIStatusError:
     detail = _detail_text(body)
     if detail:
         message = f"{message}: {detail}"
+    if secret:
+        message = message.replace(secret, "***")
     return cls(message, response=response, body=body)
 
 
