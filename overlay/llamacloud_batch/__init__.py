@@ -23,7 +23,7 @@ from ._errors import (
     UnprocessableEntityError,
     WaitTimeoutError,
 )
-from ._wait import TERMINAL_STATUSES
+from ._states import TERMINAL_STATUSES
 
 
 def __getattr__(name: str) -> str:

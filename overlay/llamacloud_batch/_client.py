@@ -15,18 +15,21 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 from llamacloud_batch_api.api.batch import get_batch_job_status
 from llamacloud_batch_api.client import AuthenticatedClient
 from llamacloud_batch_api.models import BatchGetStatusResponse
 
-from . import _wait
 from ._config import DEFAULT_TIMEOUT, Settings, resolve_settings, user_agent
 from ._errors import APIConnectionError, APIError, APITimeoutError, status_error
 from ._parsing import parse_status_response
 from ._retry import is_retryable_exception, is_retryable_status, retry_delay
+
+if TYPE_CHECKING:
+    # Waiting is imported when a wait starts: a single status read should not pay for it.
+    from . import _wait
 
 __all__ = ["AsyncBatchClient", "BatchClient", "wait_until_done"]
 
@@ -413,6 +416,8 @@ class BatchClient(_BaseClient):
         sleep: Callable[[float], None] = time.sleep,
     ) -> Iterator[BatchGetStatusResponse]:
         """Yields each changed state of the job, up to and including the terminal one."""
+        from . import _wait
+
         check_job_id(job_id)
         plan = _wait.WaitPlan.create(
             timeout=timeout,
@@ -540,6 +545,8 @@ class BatchClient(_BaseClient):
         clock: Callable[[], float],
         sleep: Callable[[float], None],
     ) -> Iterator[BatchGetStatusResponse]:
+        from . import _wait
+
         ids = _wait.unique_job_ids(job_ids, check_job_id)
         plan = _wait.WaitPlan.create(
             timeout=timeout,
@@ -560,6 +567,8 @@ class BatchClient(_BaseClient):
         on_progress: ProgressCallback | None,
         sleep: Callable[[float], None],
     ) -> Iterator[BatchGetStatusResponse]:
+        from . import _wait
+
         # One thread, one queue ordered by each job's next poll time.
         board = _wait.Scoreboard(ids, plan)
         while (job_id := board.next_due()) is not None:
@@ -715,6 +724,8 @@ class AsyncBatchClient(_BaseClient):
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> AsyncIterator[BatchGetStatusResponse]:
         """Yields each changed state of the job, up to and including the terminal one."""
+        from . import _wait
+
         check_job_id(job_id)
         plan = _wait.WaitPlan.create(
             timeout=timeout,
@@ -744,6 +755,8 @@ class AsyncBatchClient(_BaseClient):
         on_progress: ProgressCallback | None,
         sleep: Callable[[float], Awaitable[None]],
     ) -> AsyncIterator[BatchGetStatusResponse]:
+        from . import _wait
+
         outcome: _wait.Outcome = None
         while True:
             try:
@@ -829,6 +842,8 @@ class AsyncBatchClient(_BaseClient):
         Never has more requests in flight than the connection pool allows, and spreads the
         first polls over `poll_interval` so a thousand jobs do not fire at once.
         """
+        from . import _wait
+
         ids = _wait.unique_job_ids(job_ids, check_job_id)
         plan = _wait.WaitPlan.create(
             timeout=timeout,

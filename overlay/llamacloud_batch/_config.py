@@ -6,8 +6,8 @@ import functools
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+import attrs
 import httpx
 
 from ._errors import LlamaCloudError
@@ -28,7 +28,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 DEFAULT_MAX_RETRIES = 2
 
 
-@dataclass(frozen=True, repr=False)
+# attrs rather than dataclasses: the generated models import attrs anyway, and a status
+# read should not pay for importing a second class builder.
+@attrs.frozen(repr=False)
 class Settings:
     """Everything a client needs, checked; `repr` leaves the key out."""
 

@@ -31,12 +31,11 @@ from ._errors import (
 )
 from ._polling import PollPlanner, check_poll_arguments
 from ._retry import is_retryable_exception, is_retryable_status
+from ._states import TERMINAL_STATUSES
 
 __all__ = ["POLL", "TERMINAL_STATUSES", "WaitPlan"]
 
 logger = logging.getLogger("llamacloud_batch")
-
-TERMINAL_STATUSES: Final = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
 class _Poll:

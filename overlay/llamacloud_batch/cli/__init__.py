@@ -25,7 +25,7 @@ from llamacloud_batch_api.models import BatchGetStatusResponse, JobStatus
 from .. import __version__
 from .._client import BatchClient, check_job_id
 from .._errors import APIError, LlamaCloudError, WaitTimeoutError
-from .._wait import TERMINAL_STATUSES
+from .._states import TERMINAL_STATUSES
 from ._render import (
     Display,
     JsonDisplay,

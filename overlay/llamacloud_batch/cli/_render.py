@@ -16,7 +16,7 @@ from typing import TextIO
 from llamacloud_batch_api.models import BatchGetStatusResponse
 
 from .._polling import PollPlanner
-from .._wait import TERMINAL_STATUSES
+from .._states import TERMINAL_STATUSES
 
 __all__ = [
     "Display",
