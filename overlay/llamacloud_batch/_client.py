@@ -18,7 +18,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import httpx
-from llamacloud_batch_api.api.batch import get_batch_job_status
 from llamacloud_batch_api.client import AuthenticatedClient
 from llamacloud_batch_api.models import BatchGetStatusResponse
 
@@ -120,6 +119,9 @@ class _BaseClient:
         URL) and once more to add even empty `params`; a ready `httpx.URL` skips all three.
         Waits poll the same job many times, so each URL is kept (a bounded number of them).
         """
+        # Imported here, once per new URL: one status read's import should not pay for it.
+        from llamacloud_batch_api.api.batch import get_batch_job_status
+
         generated = get_batch_job_status._get_kwargs(
             job_id, project_id=project_id, organization_id=organization_id
         )
