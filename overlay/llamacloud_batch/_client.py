@@ -493,9 +493,8 @@ class BatchClient(_BaseClient):
         sleep: Callable[[float], None] = time.sleep,
     ) -> dict[str, BatchGetStatusResponse]:
         """Waits for every job; returns each one's terminal state (failed ones included)."""
-        return {
-            resp.job.id: resp
-            for resp in self._as_completed(
+        return dict(
+            self._as_completed(
                 job_ids,
                 timeout=timeout,
                 poll_interval=poll_interval,
@@ -506,7 +505,7 @@ class BatchClient(_BaseClient):
                 clock=clock,
                 sleep=sleep,
             )
-        }
+        )
 
     def as_completed(
         self,
@@ -521,8 +520,13 @@ class BatchClient(_BaseClient):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> Iterator[BatchGetStatusResponse]:
-        """Yields each job's terminal state as it ends (failed and cancelled ones too)."""
-        return self._as_completed(
+        """Yields each job's terminal state as it ends (failed and cancelled ones too).
+
+        An error for one job (a 404, say) does not stop the others: it is raised once they
+        have all ended, and before any `WaitTimeoutError`.
+        """
+        # Not a generator itself, so that bad arguments raise here and not at the first next().
+        pairs = self._as_completed(
             job_ids,
             timeout=timeout,
             poll_interval=poll_interval,
@@ -533,6 +537,7 @@ class BatchClient(_BaseClient):
             clock=clock,
             sleep=sleep,
         )
+        return (final for _, final in pairs)
 
     def _as_completed(
         self,
@@ -546,7 +551,8 @@ class BatchClient(_BaseClient):
         organization_id: str | None,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
-    ) -> Iterator[BatchGetStatusResponse]:
+    ) -> Iterator[tuple[str, BatchGetStatusResponse]]:
+        """(the id the caller gave, its terminal state) for each job, as each ends."""
         from . import _wait
 
         ids = _wait.unique_job_ids(job_ids, check_job_id)
@@ -568,7 +574,7 @@ class BatchClient(_BaseClient):
         organization_id: str | None,
         on_progress: ProgressCallback | None,
         sleep: Callable[[float], None],
-    ) -> Iterator[BatchGetStatusResponse]:
+    ) -> Iterator[tuple[str, BatchGetStatusResponse]]:
         from . import _wait
 
         # One thread, one queue ordered by each job's next poll time.
@@ -583,8 +589,8 @@ class BatchClient(_BaseClient):
                     if on_progress is not None:
                         on_progress(event.status)
                 else:
-                    yield event.status
-        board.raise_if_timed_out()
+                    yield event.job_id, event.status
+        board.raise_if_unfinished()
 
     def close(self) -> None:
         """Closes the connection pool (not that of an `http_client` you passed in)."""
@@ -812,7 +818,7 @@ class AsyncBatchClient(_BaseClient):
     ) -> dict[str, BatchGetStatusResponse]:
         """Waits for every job; returns each one's terminal state (failed ones included)."""
         results: dict[str, BatchGetStatusResponse] = {}
-        async for resp in self.as_completed(
+        async for job_id, final in self._as_completed(
             job_ids,
             timeout=timeout,
             poll_interval=poll_interval,
@@ -823,7 +829,7 @@ class AsyncBatchClient(_BaseClient):
             clock=clock,
             sleep=sleep,
         ):
-            results[resp.job.id] = resp
+            results[job_id] = final
         return results
 
     async def as_completed(
@@ -842,8 +848,37 @@ class AsyncBatchClient(_BaseClient):
         """Yields each job's terminal state as it ends (failed and cancelled ones too).
 
         Never has more requests in flight than the connection pool allows, and spreads the
-        first polls over `poll_interval` so a thousand jobs do not fire at once.
+        first polls over `poll_interval` so a thousand jobs do not fire at once. An error for
+        one job (a 404, say) does not stop the others: it is raised once they have all ended,
+        and before any `WaitTimeoutError`.
         """
+        async for _, final in self._as_completed(
+            job_ids,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            on_progress=on_progress,
+            project_id=project_id,
+            organization_id=organization_id,
+            clock=clock,
+            sleep=sleep,
+        ):
+            yield final
+
+    async def _as_completed(
+        self,
+        job_ids: Iterable[str],
+        *,
+        timeout: float | None,
+        poll_interval: float,
+        max_poll_interval: float,
+        on_progress: ProgressCallback | None,
+        project_id: str | None,
+        organization_id: str | None,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]] | None,
+    ) -> AsyncIterator[tuple[str, BatchGetStatusResponse]]:
+        """(the id the caller gave, its terminal state) for each job, as each ends."""
         from . import _wait
 
         ids = _wait.unique_job_ids(job_ids, check_job_id)
@@ -855,7 +890,7 @@ class AsyncBatchClient(_BaseClient):
             clock=clock,
             rng=self._rng,
         )
-        async for resp in _wait.fan_out(
+        async for ended in _wait.fan_out(
             ids,
             plan,
             poll=lambda job_id, sleep_, gate: self._poll(
@@ -865,7 +900,7 @@ class AsyncBatchClient(_BaseClient):
             on_progress=on_progress,
             max_in_flight=_pool_limit(self._http),
         ):
-            yield resp
+            yield ended
 
     async def aclose(self) -> None:
         """Closes the connection pool (not that of an `http_client` you passed in)."""

@@ -184,6 +184,7 @@ class Changed:
 
 @dataclass(frozen=True)
 class Ended:
+    job_id: str
     status: BatchGetStatusResponse
 
 
@@ -196,7 +197,7 @@ class Scoreboard:
     _steps: dict[str, Steps] = field(default_factory=dict)
     _last: dict[str, BatchGetStatusResponse | None] = field(default_factory=dict)
     _due: list[tuple[float, int, str]] = field(default_factory=list)
-    _timed_out: list[str] = field(default_factory=list)
+    _unfinished: Unfinished = field(default_factory=lambda: Unfinished())
     _seq: int = 0
 
     def __post_init__(self) -> None:
@@ -226,10 +227,10 @@ class Scoreboard:
             except StopIteration:
                 last = self._last[job_id]
                 assert last is not None
-                events.append(Ended(last))
+                events.append(Ended(job_id, last))
                 return events
-            except WaitTimeoutError:
-                self._timed_out.append(job_id)
+            except (WaitTimeoutError, APIError) as exc:
+                self._unfinished.add(job_id, exc)
                 return events
             send = None
             if action is POLL:
@@ -242,24 +243,44 @@ class Scoreboard:
             self._last[job_id] = action
             events.append(Changed(action))
 
-    def raise_if_timed_out(self) -> None:
-        if self._timed_out:
-            raise_timeout(self.plan, self._timed_out, self._last)
+    def raise_if_unfinished(self) -> None:
+        self._unfinished.raise_first(self.plan, self._last)
 
     def _push(self, when: float, job_id: str) -> None:
         self._seq += 1
         heapq.heappush(self._due, (when, self._seq, job_id))
 
 
-def raise_timeout(
-    plan: WaitPlan, timed_out: list[str], last: dict[str, BatchGetStatusResponse | None]
-) -> None:
-    first = timed_out[0]
-    error = plan.timeout_error(first, last[first], dict(last))
-    if len(timed_out) > 1:
-        others = ", ".join(timed_out[1:6]) + (" ..." if len(timed_out) > 6 else "")
-        error.args = (f"{error.args[0]} Also still unfinished: {others}.",)
-    raise error
+@dataclass
+class Unfinished:
+    """Jobs of a many-job wait that ended without a terminal state, and why.
+
+    One job's error (a 404 for a mistyped id, say) does not stop the wait on the others:
+    it is kept, the rest are waited for, and it is raised at the end, before any timeout.
+    """
+
+    errors: list[tuple[str, APIError]] = field(default_factory=list)
+    timeouts: list[tuple[str, WaitTimeoutError]] = field(default_factory=list)
+
+    def add(self, job_id: str, exc: WaitTimeoutError | APIError) -> None:
+        if isinstance(exc, WaitTimeoutError):
+            self.timeouts.append((job_id, exc))
+        else:
+            self.errors.append((job_id, exc))
+
+    def raise_first(self, plan: WaitPlan, last: dict[str, BatchGetStatusResponse | None]) -> None:
+        if self.errors:
+            job_id, api_error = self.errors[0]
+            api_error.add_note(f"While waiting for batch job {job_id}.")
+            raise api_error
+        if self.timeouts:
+            first, first_timeout = self.timeouts[0]
+            timeout = plan.timeout_error(first, last[first], dict(last))
+            if len(self.timeouts) > 1:
+                others = [job_id for job_id, _ in self.timeouts[1:]]
+                listed = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
+                timeout.args = (f"{timeout.args[0]} Also still unfinished: {listed}.",)
+            raise timeout from first_timeout.__cause__
 
 
 async def call_progress(
@@ -282,7 +303,7 @@ async def fan_out(
     sleep: Callable[[float], Awaitable[None]],
     on_progress: Callable[[BatchGetStatusResponse], object] | None,
     max_in_flight: int,
-) -> AsyncIterator[BatchGetStatusResponse]:
+) -> AsyncIterator[tuple[str, BatchGetStatusResponse]]:
     """Runs one task per job, at most `max_in_flight` requests at once; yields endings in order.
 
     `poll` holds `gate` only while a request is in flight, not while it backs off to retry.
@@ -323,20 +344,19 @@ async def fan_out(
             finished.put_nowait((job_id, exc))
 
     tasks = [asyncio.ensure_future(run(i, job_id)) for i, job_id in enumerate(ids)]
-    timed_out: list[str] = []
+    unfinished = Unfinished()
     try:
         for _ in ids:
             job_id, error = await finished.get()
-            if isinstance(error, WaitTimeoutError):
-                timed_out.append(job_id)
-            elif error is not None:
+            if isinstance(error, WaitTimeoutError | APIError):
+                unfinished.add(job_id, error)
+            elif error is not None:  # the caller's on_progress raised: stop everything
                 raise error
             else:
                 final = last[job_id]
                 assert final is not None
-                yield final
-        if timed_out:
-            raise_timeout(plan, timed_out, last)
+                yield job_id, final
+        unfinished.raise_first(plan, last)
     finally:
         for task in tasks:
             task.cancel()

@@ -25,6 +25,7 @@ from llamacloud_batch import (
     JobStatus,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitError,
     UnprocessableEntityError,
     WaitTimeoutError,
 )
@@ -602,7 +603,7 @@ def test_wait_all_of_nothing_is_empty_and_sends_nothing(clock: FakeClock) -> Non
 def test_wait_all_polls_a_repeated_id_once(clock: FakeClock) -> None:
     server = ScriptedServer(ok("completed"))
     result = sync_client(server).wait_all(["j", "j", "j"], clock=clock.now, sleep=clock.sleep)
-    assert list(result) == ["bjb-1"]  # keyed by the id the server reports
+    assert list(result) == ["j"]  # keyed by the id the caller gave, once
     assert server.calls == 1
 
 
@@ -1015,3 +1016,72 @@ async def test_async_retry_backoff_does_not_hold_a_place_in_flight() -> None:
     assert resp.job.status is JobStatus.COMPLETED
     assert held == [False, False]
     assert server.calls == 3
+
+
+def test_one_jobs_error_does_not_stop_the_wait_on_the_others(clock: FakeClock) -> None:
+    # A mistyped id must not cost the outcomes of the jobs that exist: they are waited for,
+    # and the error is raised once they have ended.
+    server = PerJobServer(
+        {
+            "a": [
+                ok("running", job_id="a"),
+                ok("running", job_id="a"),
+                ok("completed", job_id="a"),
+            ],
+            "b": [ok("running", job_id="b"), ok("failed", job_id="b", error_message="boom")],
+        }
+    )
+    ended: list[str] = []
+    with pytest.raises(NotFoundError) as info:
+        for final in sync_client(server).as_completed(
+            ["a", "missing", "b"], clock=clock.now, sleep=clock.sleep
+        ):
+            ended.append(final.job.id)
+    assert sorted(ended) == ["a", "b"]
+    assert any("missing" in note for note in getattr(info.value, "__notes__", []))
+
+
+async def test_async_one_jobs_error_does_not_stop_the_wait_on_the_others(
+    vtime: VirtualTime,
+) -> None:
+    server = PerJobServer(
+        {
+            "a": [ok("running", job_id="a"), ok("completed", job_id="a")],
+            "b": [ok("running", job_id="b"), ok("cancelled", job_id="b")],
+        }
+    )
+    ended: list[str] = []
+    with pytest.raises(NotFoundError):
+        async for final in async_client(server).as_completed(
+            ["a", "missing", "b"], clock=vtime.now, sleep=vtime.sleep
+        ):
+            ended.append(final.job.id)
+    assert sorted(ended) == ["a", "b"]
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+async def test_wait_all_is_keyed_by_the_ids_the_caller_gave(
+    clock: FakeClock, vtime: VirtualTime, use_async: bool
+) -> None:
+    # A server that normalises ids (here: reports them in upper case) must not make the
+    # caller's lookups miss.
+    def handler(request: httpx.Request) -> httpx.Response:
+        return ok("completed", job_id=job_id_of(request).upper())
+
+    if use_async:
+        result = await async_client(handler).wait_all(
+            ["bjb-x", "bjb-y"], clock=vtime.now, sleep=vtime.sleep
+        )
+    else:
+        result = sync_client(handler).wait_all(
+            ["bjb-x", "bjb-y"], clock=clock.now, sleep=clock.sleep
+        )
+    assert sorted(result) == ["bjb-x", "bjb-y"]
+    assert result["bjb-x"].job.id == "BJB-X"
+
+
+def test_wait_all_timeout_chains_the_failure_still_going_on(clock: FakeClock) -> None:
+    server = PerJobServer({"a": [ok("running", job_id="a"), error(429, "slow down")]})
+    with pytest.raises(WaitTimeoutError) as info:
+        sync_client(server).wait_all(["a"], timeout=60, clock=clock.now, sleep=clock.sleep)
+    assert isinstance(info.value.__cause__, RateLimitError)
