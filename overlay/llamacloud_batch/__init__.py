@@ -66,3 +66,11 @@ __all__ = [
     "__version__",
     "wait_until_done",
 ]
+
+# Tracebacks and reprs name the public path (llamacloud_batch.NotFoundError), not the
+# private module a class happens to live in.
+for _name in __all__:
+    _obj = globals().get(_name)
+    if isinstance(_obj, type) and _obj.__module__.startswith("llamacloud_batch._"):
+        _obj.__module__ = __name__
+del _name, _obj

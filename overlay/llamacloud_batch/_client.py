@@ -43,6 +43,9 @@ def check_job_id(job_id: str) -> str:
         raise TypeError(f"job_id must be a str, not {type(job_id).__name__}")
     if not job_id.strip() or job_id in (".", ".."):
         raise ValueError(f"job_id must be a non-blank job identifier, not {job_id!r}")
+    if job_id != job_id.strip():
+        # Almost always a copy-and-paste slip; sent as it is, it would only come back 404.
+        raise ValueError(f"job_id has white space around it: {job_id!r}")
     return job_id
 
 

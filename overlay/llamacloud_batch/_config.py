@@ -60,6 +60,8 @@ def resolve_settings(
 ) -> Settings:
     """Fills each argument left `None` from the environment, then checks them all."""
     env = os.environ if environ is None else environ
+    if api_key is not None and not isinstance(api_key, str):
+        raise TypeError(f"api_key must be a str, not {type(api_key).__name__}")
     key = (
         api_key if api_key is not None else _env(env, API_KEY_ENV) or _env(env, LEGACY_API_KEY_ENV)
     )
@@ -116,6 +118,8 @@ def _check_base_url(url: str) -> str:
         parsed = httpx.URL(url.strip())
     except (httpx.InvalidURL, TypeError) as exc:
         raise ValueError(f"base_url is not a valid URL: {url!r}") from exc
+    if parsed.port is not None and not 0 < parsed.port < 65536:  # httpx does not check
+        raise ValueError(f"base_url has a port outside 1..65535: {url!r}")
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"base_url must be an http:// or https:// URL with a host, not {url!r}")
     if parsed.query or parsed.fragment:

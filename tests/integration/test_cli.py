@@ -283,6 +283,18 @@ def test_wait_on_an_unknown_job_exits_5(env: dict[str, str]) -> None:
     assert_one_error_line(run, "job bjb-unknown", "404")
 
 
+def test_an_unknown_job_does_not_hide_the_others_outcomes(
+    sandbox: Sandbox, env: dict[str, str]
+) -> None:
+    done, failed = quick_job(sandbox), quick_job(sandbox, "failed")
+    run = run_cli("wait", done, "bjb-unknown", failed, *FAST, env=env)
+    assert run.code == 5
+    assert_one_error_line(run, "job bjb-unknown", "404")
+    # Off a terminal, each job's ending is a line of its own before the error.
+    assert f"{done}: completed" in run.stdout
+    assert f"{failed}: failed" in run.stdout
+
+
 def test_a_wrong_key_exits_5_without_echoing_any_key(sandbox: Sandbox) -> None:
     job_id = quick_job(sandbox)
     env = cli_env(LLAMA_CLOUD_API_KEY="not-the-key", LLAMA_CLOUD_BASE_URL=sandbox.url)

@@ -403,7 +403,7 @@ JOB_ID_ENCODINGS = [
     ("ジョブ", "%E3%82%B8%E3%83%A7%E3%83%96"),
     ("...", "..."),
     ("./", ".%2F"),
-    (" .. ", "%20..%20"),
+    ("a/../b", "a%2F..%2Fb"),
     ("a\\b", "a%5Cb"),
 ]
 
@@ -470,3 +470,30 @@ def test_wait_all_refuses_a_lone_string() -> None:
     with pytest.raises(TypeError, match="job_ids"):
         sync_client(server).wait_all("bjb-1")
     assert server.calls == 0
+
+
+def test_an_api_key_that_is_not_a_str_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="api_key must be a str"):
+        BatchClient(api_key=123)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999", "http://127.0.0.1:0"])
+def test_a_base_url_port_out_of_range_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="port"):
+        BatchClient(api_key="k", base_url=url)
+
+
+@pytest.mark.parametrize("job_id", [" bjb-1", "bjb-1 ", "bjb-1\n", "\tbjb-1", " .. "])
+def test_a_job_id_with_white_space_around_it_is_refused_before_any_request(job_id: str) -> None:
+    server = ScriptedServer(ok("running"))
+    with pytest.raises(ValueError, match="white space"):
+        sync_client(server).get_status(job_id)
+    assert server.calls == 0
+
+
+def test_public_classes_name_the_public_module() -> None:
+    import llamacloud_batch
+
+    assert llamacloud_batch.NotFoundError.__module__ == "llamacloud_batch"
+    assert llamacloud_batch.BatchClient.__module__ == "llamacloud_batch"
+    assert repr(llamacloud_batch.NotFoundError) == "<class 'llamacloud_batch.NotFoundError'>"

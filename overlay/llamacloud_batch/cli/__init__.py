@@ -24,7 +24,7 @@ from llamacloud_batch_api.models import BatchGetStatusResponse, JobStatus
 
 from .. import __version__
 from .._client import BatchClient, check_job_id
-from .._errors import APIError, LlamaCloudError, WaitTimeoutError
+from .._errors import APIError, APIStatusError, LlamaCloudError, WaitTimeoutError
 from .._states import TERMINAL_STATUSES
 from ._render import (
     Display,
@@ -403,6 +403,7 @@ def wait_for_jobs(
         raise Failure(ExitCode.USAGE, safe(str(exc))) from exc
     display = _pick_display(mode, tracker)
     timed_out: WaitTimeoutError | None = None
+    failed_call: APIError | None = None
     with display:
         try:
             finals: Mapping[str, BatchGetStatusResponse | None] = client.wait_all(
@@ -415,13 +416,16 @@ def wait_for_jobs(
         except WaitTimeoutError as exc:
             finals, timed_out = exc.statuses, exc
         except APIError as exc:
-            raise _api_failure(exc, ids) from exc
+            # The other jobs were waited for to the end; report them before the error.
+            finals, failed_call = {job_id: tracker.last.get(job_id) for job_id in ids}, exc
         except (ValueError, TypeError) as exc:  # the client's checks of its arguments
             raise Failure(ExitCode.USAGE, safe(str(exc))) from exc
     display.summary(finals)
+    if failed_call is not None:
+        raise _api_failure(failed_call, ids) from failed_call
     code = worst(_job_code(resp) for resp in finals.values())
     if timed_out is not None:
-        raise Failure(code, _timeout_message(finals, timeout_s)) from timed_out
+        raise Failure(code, _timeout_message(finals, timeout_s, timed_out)) from timed_out
     return code
 
 
@@ -441,12 +445,23 @@ def worst(codes: Iterable[ExitCode]) -> ExitCode:
     return next((code for code in _SEVERITY if code in found), ExitCode.COMPLETED)
 
 
-def _timeout_message(finals: Mapping[str, BatchGetStatusResponse | None], timeout_s: float) -> str:
+def _timeout_message(
+    finals: Mapping[str, BatchGetStatusResponse | None],
+    timeout_s: float,
+    timed_out: WaitTimeoutError,
+) -> str:
     unread = [job_id for job_id, resp in finals.items() if resp is None]
     if unread:
+        # The wait chains the failure that was still going on at the deadline.
+        cause = timed_out.__cause__
+        reason = (
+            f"the API kept answering {safe(str(cause))}"
+            if isinstance(cause, APIStatusError)
+            else "check the base URL and the network"
+        )
         return (
             f"no status could be read for {_id_list(unread)} within {timeout_s:g} s "
-            "(check the base URL and the network; --debug shows each failed request)"
+            f"({reason}; --debug shows each failed request)"
         )
     running = [
         f"{job_id} ({status_name(resp.job.status)}, {resp.progress_percentage:.0f}%)"
@@ -530,6 +545,10 @@ def _enable_debug_logging() -> None:
     logger = logging.getLogger("llamacloud_batch")
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
+    # httpx logs one line per request at INFO (method, URL, status); never headers or keys.
+    requests = logging.getLogger("httpx")
+    requests.addHandler(handler)
+    requests.setLevel(logging.INFO)
 
 
 class _Terminated(BaseException):
