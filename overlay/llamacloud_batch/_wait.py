@@ -33,7 +33,7 @@ from ._polling import PollPlanner, check_poll_arguments
 from ._retry import is_retryable_exception, is_retryable_status
 from ._states import TERMINAL_STATUSES
 
-__all__ = ["POLL", "TERMINAL_STATUSES", "WaitPlan"]
+__all__ = ["POLL", "WaitPlan"]
 
 logger = logging.getLogger("llamacloud_batch")
 
