@@ -8,7 +8,9 @@
 # It uses the openapi-python-client and ruff of the Python environment it runs
 # in (PATH or an active virtual environment); their versions are pinned in the
 # `dev` extra of pyproject.toml. Output is written to a scratch folder first and
-# moved into place only if the generator and every hook succeeded.
+# moved into place only if the generator and every hook succeeded. Three of the
+# generator's templates are replaced by those in generator_templates/ (its
+# README says which and why).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,7 +22,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --output) dest=$2; shift 2 ;;
     --spec) spec=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "generate.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -54,6 +56,7 @@ trap 'rm -rf "$scratch"' EXIT
 openapi-python-client generate \
   --path "$spec" \
   --config "$here/openapi-python-client.yaml" \
+  --custom-template-path "$here/generator_templates" \
   --meta none \
   --output-path "$scratch/$package" \
   --overwrite \
@@ -63,9 +66,10 @@ cat > "$scratch/README.md" <<'README'
 # Generated code: do not edit
 
 Everything in this folder is written by `./generate.sh` (openapi-python-client,
-configured by `openapi-python-client.yaml`) from `openapi.yaml`. Change the spec
-or the generator's configuration and run `./generate.sh` (or `make generate`);
-a test fails when this folder differs from what the spec generates.
+configured by `openapi-python-client.yaml` and the templates in
+`generator_templates/`) from `openapi.yaml`. Change the spec or the generator's
+configuration and run `./generate.sh` (or `make generate`); a test fails when
+this folder differs from what the spec generates.
 README
 touch "$scratch/$package/py.typed"
 

@@ -7,7 +7,6 @@ import math
 import os
 from collections.abc import Mapping
 
-import attrs
 import httpx
 
 from ._errors import LlamaCloudError
@@ -28,11 +27,14 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 DEFAULT_MAX_RETRIES = 2
 
 
-# attrs rather than dataclasses: the generated models import attrs anyway, and a status
-# read should not pay for importing a second class builder.
-@attrs.frozen(repr=False)
 class Settings:
-    """Everything a client needs, checked; `repr` leaves the key out."""
+    """Everything a client needs, checked and read-only; `repr` leaves the key out.
+
+    A plain class, not attrs or dataclasses: building one of those classes costs more at
+    import than a status read should pay (see bench/results/import.md).
+    """
+
+    __slots__ = ("api_key", "base_url", "max_retries", "organization_id", "project_id", "timeout")
 
     api_key: str
     base_url: str
@@ -40,6 +42,33 @@ class Settings:
     organization_id: str | None
     timeout: httpx.Timeout
     max_retries: int
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        project_id: str | None,
+        organization_id: str | None,
+        timeout: httpx.Timeout,
+        max_retries: int,
+    ) -> None:
+        values = {
+            "api_key": api_key,
+            "base_url": base_url,
+            "project_id": project_id,
+            "organization_id": organization_id,
+            "timeout": timeout,
+            "max_retries": max_retries,
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Settings are read-only: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Settings are read-only: cannot delete {name!r}")
 
     def __repr__(self) -> str:
         return (

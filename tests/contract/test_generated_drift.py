@@ -21,7 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "generated_client"
 PACKAGE = "llamacloud_batch_api"
 # What generate.sh reads; a copy of these is a fresh clone as far as generation goes.
-GENERATOR_INPUTS = ("generate.sh", "openapi.yaml", "openapi-python-client.yaml", "pyproject.toml")
+GENERATOR_INPUTS = (
+    "generate.sh",
+    "openapi.yaml",
+    "openapi-python-client.yaml",
+    "pyproject.toml",
+    "generator_templates",
+)
 GENERATE_TIMEOUT_S = 300.0
 
 
@@ -144,7 +150,10 @@ def test_generating_twice_in_place_leaves_git_status_clean(tmp_path: Path) -> No
     clone = tmp_path / "clone"
     clone.mkdir()
     for name in GENERATOR_INPUTS:
-        shutil.copy2(ROOT / name, clone / name)
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, clone / name)
+        else:
+            shutil.copy2(ROOT / name, clone / name)
     shutil.copytree(
         COMMITTED, clone / "generated_client", ignore=shutil.ignore_patterns("__pycache__")
     )

@@ -321,6 +321,15 @@ def test_repr_and_str_leave_the_key_out(monkeypatch: pytest.MonkeyPatch) -> None
     assert "proj-1" in repr(clients[0])
 
 
+def test_settings_are_read_only() -> None:
+    settings = BatchClient(API_KEY)._settings
+    with pytest.raises(AttributeError, match="read-only"):
+        settings.api_key = "other"
+    with pytest.raises(AttributeError, match="read-only"):
+        del settings.base_url
+    assert settings.api_key == API_KEY
+
+
 def test_errors_and_logs_leave_the_key_out(
     caplog: pytest.LogCaptureFixture, clock: FakeClock
 ) -> None:

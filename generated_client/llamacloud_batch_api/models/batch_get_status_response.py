@@ -3,9 +3,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
 if TYPE_CHECKING:
     from ..models.job import Job
 
@@ -13,7 +10,6 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="BatchGetStatusResponse")
 
 
-@_attrs_define
 class BatchGetStatusResponse:
     """A batch job's state, with the share of its items already handled.
 
@@ -22,9 +18,54 @@ class BatchGetStatusResponse:
         progress_percentage (float): Share of the job's items handled so far, from 0 to 100.
     """
 
+    __slots__ = (
+        "job",
+        "progress_percentage",
+        "additional_properties",
+    )
+    __match_args__ = (
+        "job",
+        "progress_percentage",
+    )
+
     job: Job
     progress_percentage: float
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    additional_properties: dict[str, Any]
+
+    def __init__(
+        self,
+        job: Job,
+        progress_percentage: float,
+    ) -> None:
+        self.job = job
+        self.progress_percentage = progress_percentage
+        self.additional_properties = {}
+
+    def __repr__(self) -> str:
+        return (
+            "BatchGetStatusResponse("
+            f"job={self.job!r}, "
+            f"progress_percentage={self.progress_percentage!r}, "
+            f"additional_properties={self.additional_properties!r}"
+            ")"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        # Only an instance of this very class can be equal (not one of a subclass).
+        if (
+            not isinstance(other, BatchGetStatusResponse)
+            or other.__class__ is not self.__class__
+        ):
+            return NotImplemented
+        return (
+            self.job,
+            self.progress_percentage,
+            self.additional_properties,
+        ) == (
+            other.job,
+            other.progress_percentage,
+            other.additional_properties,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         job = self.job.to_dict()
@@ -33,13 +74,8 @@ class BatchGetStatusResponse:
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "job": job,
-                "progress_percentage": progress_percentage,
-            }
-        )
-
+        field_dict["job"] = job
+        field_dict["progress_percentage"] = progress_percentage
         return field_dict
 
     @classmethod
@@ -50,18 +86,16 @@ class BatchGetStatusResponse:
         job = Job.from_dict(d.pop("job"))
 
         progress_percentage = d.pop("progress_percentage")
-
         batch_get_status_response = cls(
             job=job,
             progress_percentage=progress_percentage,
         )
-
         batch_get_status_response.additional_properties = d
         return batch_get_status_response
 
     @property
     def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+        return list(self.additional_properties)
 
     def __getitem__(self, key: str) -> Any:
         return self.additional_properties[key]

@@ -3,9 +3,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
 if TYPE_CHECKING:
     from ..models.validation_problem import ValidationProblem
 
@@ -13,7 +10,6 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="ErrorDetail")
 
 
-@_attrs_define
 class ErrorDetail:
     """The error body the service sends, a message or a list of validation problems.
 
@@ -22,8 +18,41 @@ class ErrorDetail:
             validation.
     """
 
+    __slots__ = (
+        "detail",
+        "additional_properties",
+    )
+    __match_args__ = ("detail",)
+
     detail: list[ValidationProblem] | str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    additional_properties: dict[str, Any]
+
+    def __init__(
+        self,
+        detail: list[ValidationProblem] | str,
+    ) -> None:
+        self.detail = detail
+        self.additional_properties = {}
+
+    def __repr__(self) -> str:
+        return (
+            "ErrorDetail("
+            f"detail={self.detail!r}, "
+            f"additional_properties={self.additional_properties!r}"
+            ")"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        # Only an instance of this very class can be equal (not one of a subclass).
+        if not isinstance(other, ErrorDetail) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.detail,
+            self.additional_properties,
+        ) == (
+            other.detail,
+            other.additional_properties,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         detail: list[dict[str, Any]] | str
@@ -38,12 +67,7 @@ class ErrorDetail:
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "detail": detail,
-            }
-        )
-
+        field_dict["detail"] = detail
         return field_dict
 
     @classmethod
@@ -75,13 +99,12 @@ class ErrorDetail:
         error_detail = cls(
             detail=detail,
         )
-
         error_detail.additional_properties = d
         return error_detail
 
     @property
     def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+        return list(self.additional_properties)
 
     def __getitem__(self, key: str) -> Any:
         return self.additional_properties[key]

@@ -4,9 +4,6 @@ import datetime
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
 from ..models.job_status import JobStatus
 from ..models.job_type import JobType
 from ..types import UNSET, Unset
@@ -14,7 +11,6 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="Job")
 
 
-@_attrs_define
 class Job:
     """One batch processing job.
 
@@ -38,24 +34,171 @@ class Job:
         workflow_id (None | str | Unset): Identifier of the workflow that runs the job.
     """
 
+    __slots__ = (
+        "id",
+        "job_type",
+        "project_id",
+        "status",
+        "total_items",
+        "completed_at",
+        "created_at",
+        "directory_id",
+        "effective_at",
+        "error_message",
+        "failed_items",
+        "job_record_id",
+        "processed_items",
+        "skipped_items",
+        "started_at",
+        "updated_at",
+        "workflow_id",
+        "additional_properties",
+    )
+    __match_args__ = (
+        "id",
+        "job_type",
+        "project_id",
+        "status",
+        "total_items",
+        "completed_at",
+        "created_at",
+        "directory_id",
+        "effective_at",
+        "error_message",
+        "failed_items",
+        "job_record_id",
+        "processed_items",
+        "skipped_items",
+        "started_at",
+        "updated_at",
+        "workflow_id",
+    )
+
     id: str
     job_type: JobType | str
     project_id: str
     status: JobStatus | str
     total_items: int
-    completed_at: datetime.datetime | None | Unset = UNSET
-    created_at: datetime.datetime | None | Unset = UNSET
-    directory_id: None | str | Unset = UNSET
-    effective_at: datetime.datetime | None | Unset = UNSET
-    error_message: None | str | Unset = UNSET
-    failed_items: int | None | Unset = UNSET
-    job_record_id: None | str | Unset = UNSET
-    processed_items: int | None | Unset = UNSET
-    skipped_items: int | None | Unset = UNSET
-    started_at: datetime.datetime | None | Unset = UNSET
-    updated_at: datetime.datetime | None | Unset = UNSET
-    workflow_id: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    completed_at: datetime.datetime | None | Unset
+    created_at: datetime.datetime | None | Unset
+    directory_id: None | str | Unset
+    effective_at: datetime.datetime | None | Unset
+    error_message: None | str | Unset
+    failed_items: int | None | Unset
+    job_record_id: None | str | Unset
+    processed_items: int | None | Unset
+    skipped_items: int | None | Unset
+    started_at: datetime.datetime | None | Unset
+    updated_at: datetime.datetime | None | Unset
+    workflow_id: None | str | Unset
+    additional_properties: dict[str, Any]
+
+    def __init__(
+        self,
+        id: str,
+        job_type: JobType | str,
+        project_id: str,
+        status: JobStatus | str,
+        total_items: int,
+        completed_at: datetime.datetime | None | Unset = UNSET,
+        created_at: datetime.datetime | None | Unset = UNSET,
+        directory_id: None | str | Unset = UNSET,
+        effective_at: datetime.datetime | None | Unset = UNSET,
+        error_message: None | str | Unset = UNSET,
+        failed_items: int | None | Unset = UNSET,
+        job_record_id: None | str | Unset = UNSET,
+        processed_items: int | None | Unset = UNSET,
+        skipped_items: int | None | Unset = UNSET,
+        started_at: datetime.datetime | None | Unset = UNSET,
+        updated_at: datetime.datetime | None | Unset = UNSET,
+        workflow_id: None | str | Unset = UNSET,
+    ) -> None:
+        self.id = id
+        self.job_type = job_type
+        self.project_id = project_id
+        self.status = status
+        self.total_items = total_items
+        self.completed_at = completed_at
+        self.created_at = created_at
+        self.directory_id = directory_id
+        self.effective_at = effective_at
+        self.error_message = error_message
+        self.failed_items = failed_items
+        self.job_record_id = job_record_id
+        self.processed_items = processed_items
+        self.skipped_items = skipped_items
+        self.started_at = started_at
+        self.updated_at = updated_at
+        self.workflow_id = workflow_id
+        self.additional_properties = {}
+
+    def __repr__(self) -> str:
+        return (
+            "Job("
+            f"id={self.id!r}, "
+            f"job_type={self.job_type!r}, "
+            f"project_id={self.project_id!r}, "
+            f"status={self.status!r}, "
+            f"total_items={self.total_items!r}, "
+            f"completed_at={self.completed_at!r}, "
+            f"created_at={self.created_at!r}, "
+            f"directory_id={self.directory_id!r}, "
+            f"effective_at={self.effective_at!r}, "
+            f"error_message={self.error_message!r}, "
+            f"failed_items={self.failed_items!r}, "
+            f"job_record_id={self.job_record_id!r}, "
+            f"processed_items={self.processed_items!r}, "
+            f"skipped_items={self.skipped_items!r}, "
+            f"started_at={self.started_at!r}, "
+            f"updated_at={self.updated_at!r}, "
+            f"workflow_id={self.workflow_id!r}, "
+            f"additional_properties={self.additional_properties!r}"
+            ")"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        # Only an instance of this very class can be equal (not one of a subclass).
+        if not isinstance(other, Job) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.id,
+            self.job_type,
+            self.project_id,
+            self.status,
+            self.total_items,
+            self.completed_at,
+            self.created_at,
+            self.directory_id,
+            self.effective_at,
+            self.error_message,
+            self.failed_items,
+            self.job_record_id,
+            self.processed_items,
+            self.skipped_items,
+            self.started_at,
+            self.updated_at,
+            self.workflow_id,
+            self.additional_properties,
+        ) == (
+            other.id,
+            other.job_type,
+            other.project_id,
+            other.status,
+            other.total_items,
+            other.completed_at,
+            other.created_at,
+            other.directory_id,
+            other.effective_at,
+            other.error_message,
+            other.failed_items,
+            other.job_record_id,
+            other.processed_items,
+            other.skipped_items,
+            other.started_at,
+            other.updated_at,
+            other.workflow_id,
+            other.additional_properties,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
@@ -160,15 +303,11 @@ class Job:
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "id": id,
-                "job_type": job_type,
-                "project_id": project_id,
-                "status": status,
-                "total_items": total_items,
-            }
-        )
+        field_dict["id"] = id
+        field_dict["job_type"] = job_type
+        field_dict["project_id"] = project_id
+        field_dict["status"] = status
+        field_dict["total_items"] = total_items
         if completed_at is not UNSET:
             field_dict["completed_at"] = completed_at
         if created_at is not UNSET:
@@ -193,7 +332,6 @@ class Job:
             field_dict["updated_at"] = updated_at
         if workflow_id is not UNSET:
             field_dict["workflow_id"] = workflow_id
-
         return field_dict
 
     @classmethod
@@ -398,13 +536,12 @@ class Job:
             updated_at=updated_at,
             workflow_id=workflow_id,
         )
-
         job.additional_properties = d
         return job
 
     @property
     def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+        return list(self.additional_properties)
 
     def __getitem__(self, key: str) -> Any:
         return self.additional_properties[key]
