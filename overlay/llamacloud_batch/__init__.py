@@ -24,16 +24,7 @@ from ._errors import (
     WaitTimeoutError,
 )
 from ._states import TERMINAL_STATUSES
-
-
-def __getattr__(name: str) -> str:
-    # importlib.metadata costs ~10 ms to import; only pay for it when the version is asked for.
-    if name == "__version__":
-        from ._config import package_version
-
-        return package_version()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+from ._version import __version__
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -323,7 +323,7 @@ class BatchClient(_BaseClient):
         if http_client is not None:
             api.set_httpx_client(http_client)
         self._owns_http = http_client is None
-        # Only the httpx client is kept: the generated client's attrs repr shows the token.
+        # Only the httpx client is kept: the generated client is needed only to build it.
         self._http = api.get_httpx_client()
         self._sleep: Callable[[float], None] = time.sleep
 
@@ -638,7 +638,7 @@ class AsyncBatchClient(_BaseClient):
         if http_client is not None:
             api.set_async_httpx_client(http_client)
         self._owns_http = http_client is None
-        # Only the httpx client is kept: the generated client's attrs repr shows the token.
+        # Only the httpx client is kept: the generated client is needed only to build it.
         self._http = api.get_async_httpx_client()
         self._sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sys
 from collections.abc import Mapping
 
 import httpx
 
 from ._errors import LlamaCloudError
+from ._version import __version__
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "EU_BASE_URL", "Settings", "resolve_settings"]
 
@@ -118,23 +120,11 @@ def resolve_settings(
 
 
 @functools.cache
-def package_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("llamacloud-batch")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "0.0.0"
-
-
-@functools.cache
 def user_agent() -> str:
-    import platform
-
-    return (
-        f"llamacloud-batch/{package_version()} httpx/{httpx.__version__} "
-        f"{platform.python_implementation()}/{platform.python_version()}"
-    )
+    # From sys, not platform: importing platform costs more than the rest of this module.
+    implementation = sys.implementation.name
+    python = "{}.{}.{}".format(*sys.version_info[:3])
+    return f"llamacloud-batch/{__version__} httpx/{httpx.__version__} {implementation}/{python}"
 
 
 def _env(env: Mapping[str, str], name: str) -> str | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import inspect
+import subprocess
+import sys
 import types
 
 import httpx
@@ -143,3 +145,29 @@ def test_wait_signature(method: object) -> None:
         assert params[name].kind is inspect.Parameter.KEYWORD_ONLY
     assert "clock" in params
     assert "sleep" in params
+
+
+def test_one_status_read_loads_nothing_beyond_httpx_and_this_project() -> None:
+    """Import weight (issue 6, target 2), held without timing anything: after what httpx itself
+    loads to build a client, one status read's path adds only this project's own modules (no
+    attrs, no importlib.metadata, no platform, no asyncio, no rich)."""
+    code = (
+        "import sys, httpx\n"
+        "httpx.Client().close()\n"
+        "before = set(sys.modules)\n"
+        "from llamacloud_batch import BatchClient, BatchGetStatusResponse\n"
+        "client = BatchClient(api_key='k', base_url='http://127.0.0.1:9')\n"
+        "client._request_kwargs('bjb-1', None, None)\n"
+        "client.close()\n"
+        "print('\\n'.join(sorted(set(sys.modules) - before)))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "llamacloud_batch_api.api.batch.get_batch_job_status" in loaded
+    foreign = [
+        name
+        for name in loaded
+        if name.partition(".")[0] not in ("llamacloud_batch", "llamacloud_batch_api")
+    ]
+    assert foreign == []
