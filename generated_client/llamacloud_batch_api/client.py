@@ -25,6 +25,7 @@ class _BaseClient:
     """
 
     __slots__ = (
+        "__weakref__",
         "raise_on_unexpected_status",
         "_base_url",
         "_cookies",
@@ -180,7 +181,7 @@ class AuthenticatedClient(_BaseClient):
     def __init__(
         self,
         base_url: str,
-        token: str = "",
+        token: str,
         prefix: str = "Bearer",
         auth_header_name: str = "Authorization",
         *,

@@ -16,6 +16,11 @@ class Unset:
     def __repr__(self) -> str:
         return "UNSET"
 
+    def __reduce__(self) -> str:
+        # Copies and pickles of a model give back the one UNSET, so `is UNSET` and equality
+        # keep holding for them.
+        return "UNSET"
+
 
 UNSET: Unset = Unset()
 
@@ -33,7 +38,8 @@ RequestFiles = list[tuple[str, FileTypes]]
 class File:
     """A file to upload as part of a multipart/form-data body."""
 
-    __slots__ = (
+    __slots__ = ("payload", "file_name", "mime_type", "__weakref__")
+    __match_args__ = (
         "payload",
         "file_name",
         "mime_type",
@@ -83,7 +89,8 @@ T = TypeVar("T")
 class Response(Generic[T]):
     """A response from an endpoint: its status, body, headers, and the body parsed."""
 
-    __slots__ = (
+    __slots__ = ("status_code", "content", "headers", "parsed", "__weakref__")
+    __match_args__ = (
         "status_code",
         "content",
         "headers",

@@ -72,6 +72,11 @@ class Settings:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"Settings are read-only: cannot delete {name!r}")
 
+    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
+        # copy and pickle restore the slots through here, past the read-only __setattr__.
+        for name, value in state[1].items():
+            object.__setattr__(self, name, value)
+
     def __repr__(self) -> str:
         return (
             f"Settings(base_url={self.base_url!r}, project_id={self.project_id!r}, "

@@ -33,6 +33,8 @@ def main() -> None:
     upload = edge.UploadBody(file=File(io.BytesIO(b"z"), "f.txt", "text/plain"), note="n")
     upload["extra"] = "3"
     seen["multipart"] = [[name, part[0], part[2]] for name, part in upload.to_multipart()]
+    bare = edge.UploadBody(file=File(io.BytesIO(b"z"), "f.txt", "text/plain"))
+    seen["multipart, optional part unset"] = [name for name, _ in bare.to_multipart()]
     print(json.dumps(seen, sort_keys=True, default=str))
 
 

@@ -148,6 +148,7 @@ def test_our_templates_behave_as_the_generators_own(tmp_path: Path) -> None:
         ["note", None, "text/plain"],
         ["extra", None, "text/plain"],
     ]
+    assert seen["multipart, optional part unset"] == ["file"]
     assert all(all(flags) for key, flags in seen.items() if key.endswith("parsed again"))
 
     _run(

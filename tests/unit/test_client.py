@@ -3,7 +3,9 @@ headers on every path, lifecycle, secrets kept out of reprs, and how get_status 
 
 from __future__ import annotations
 
+import copy
 import logging
+import pickle
 from collections.abc import Callable
 
 import httpx
@@ -328,6 +330,19 @@ def test_settings_are_read_only() -> None:
     with pytest.raises(AttributeError, match="read-only"):
         del settings.base_url
     assert settings.api_key == API_KEY
+
+
+@pytest.mark.parametrize(
+    "duplicate", [copy.copy, copy.deepcopy, lambda value: pickle.loads(pickle.dumps(value))]
+)
+def test_settings_copy_and_pickle_despite_being_read_only(
+    duplicate: Callable[[object], object],
+) -> None:
+    settings = BatchClient(API_KEY, project_id="proj-1", max_retries=5)._settings
+    again = duplicate(settings)
+    assert again is not settings
+    assert repr(again) == repr(settings)
+    assert again.api_key == API_KEY  # type: ignore[attr-defined]
 
 
 def test_errors_and_logs_leave_the_key_out(

@@ -8,6 +8,7 @@ import inspect
 import pickle
 import subprocess
 import sys
+import weakref
 from http import HTTPStatus
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from llamacloud_batch import BatchGetStatusResponse, Job, JobStatus, JobType
 from llamacloud_batch_api.client import AuthenticatedClient, Client
 from llamacloud_batch_api.models import ErrorDetail, ValidationProblem
-from llamacloud_batch_api.types import UNSET, File, Response, Unset
+from llamacloud_batch_api.types import UNSET, File, Response
 
 from tests.spec_schema import seed_example
 
@@ -99,17 +100,26 @@ def test_match_args_allow_positional_patterns() -> None:
     "duplicate", [copy.copy, copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))]
 )
 def test_copies_and_pickles_are_equal(duplicate: object) -> None:
-    original = _status()
-    original["note"] = "extra"
-    again = duplicate(original)  # type: ignore[operator]
-    assert again == original
-    assert again is not original
+    for original in (_status(), BatchGetStatusResponse(job=_job(), progress_percentage=5.0)):
+        original["note"] = "extra"
+        again = duplicate(original)  # type: ignore[operator]
+        assert again == original
+        assert again is not original
 
 
-def test_unset_is_false_and_survives_a_deep_copy_as_an_unset() -> None:
+def test_unset_stays_the_one_unset_through_copies_and_pickles() -> None:
     assert not UNSET
-    assert isinstance(copy.deepcopy(UNSET), Unset)
-    assert isinstance(copy.deepcopy(_job()).processed_items, Unset)
+    assert copy.copy(UNSET) is UNSET
+    assert copy.deepcopy(UNSET) is UNSET
+    assert pickle.loads(pickle.dumps(UNSET)) is UNSET
+    again = copy.deepcopy(_job())
+    assert again.processed_items is UNSET
+    assert "processed_items" not in again.to_dict()
+
+
+def test_models_can_be_weakly_referenced() -> None:
+    job = _job()
+    assert weakref.ref(job)() is job
 
 
 def test_error_models_round_trip_their_nested_problems() -> None:
@@ -127,9 +137,19 @@ def test_file_and_response_hold_their_values(tmp_path: Path) -> None:
         upload = File(payload, file_name="a.txt", mime_type="text/plain")
         assert upload.to_tuple() == ("a.txt", payload, "text/plain")
         assert upload == File(payload, "a.txt", "text/plain")
+    match upload:
+        case File(_, name, kind):
+            assert (name, kind) == ("a.txt", "text/plain")
     response: Response[None] = Response(HTTPStatus.OK, b"{}", {}, None)
     assert response == Response(status_code=HTTPStatus.OK, content=b"{}", headers={}, parsed=None)
+    assert response != Response(HTTPStatus.OK, b"{}", {"x": "1"}, None)
     assert "content=b'{}'" in repr(response)
+
+
+def test_authenticated_client_requires_a_token() -> None:
+    parameters = inspect.signature(AuthenticatedClient).parameters
+    assert parameters["token"].default is inspect.Parameter.empty
+    assert list(parameters)[:4] == ["base_url", "token", "prefix", "auth_header_name"]
 
 
 def test_authenticated_client_repr_hides_the_token() -> None:
@@ -184,6 +204,8 @@ def test_with_headers_keeps_the_token_and_every_other_setting() -> None:
     assert built.headers["X-Extra"] == "1"
     assert client.with_timeout(httpx.Timeout(9.0)).get_httpx_client().timeout == httpx.Timeout(9.0)
     assert client.with_cookies({"c": "1"}).get_httpx_client().cookies["c"] == "1"
+    # ... and so does the original's httpx client.
+    assert (built.timeout, built.cookies["c"]) == (httpx.Timeout(9.0), "1")
 
 
 def test_importing_the_models_or_the_overlay_does_not_import_attrs() -> None:

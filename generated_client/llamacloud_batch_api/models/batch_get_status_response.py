@@ -18,11 +18,7 @@ class BatchGetStatusResponse:
         progress_percentage (float): Share of the job's items handled so far, from 0 to 100.
     """
 
-    __slots__ = (
-        "job",
-        "progress_percentage",
-        "additional_properties",
-    )
+    __slots__ = ("job", "progress_percentage", "additional_properties", "__weakref__")
     __match_args__ = (
         "job",
         "progress_percentage",

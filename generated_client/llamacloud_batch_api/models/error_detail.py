@@ -18,10 +18,7 @@ class ErrorDetail:
             validation.
     """
 
-    __slots__ = (
-        "detail",
-        "additional_properties",
-    )
+    __slots__ = ("detail", "additional_properties", "__weakref__")
     __match_args__ = ("detail",)
 
     detail: list[ValidationProblem] | str

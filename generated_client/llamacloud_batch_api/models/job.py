@@ -53,6 +53,7 @@ class Job:
         "updated_at",
         "workflow_id",
         "additional_properties",
+        "__weakref__",
     )
     __match_args__ = (
         "id",

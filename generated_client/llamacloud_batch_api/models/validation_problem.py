@@ -17,12 +17,7 @@ class ValidationProblem:
         type_ (str | Unset): A machine-readable kind of problem.
     """
 
-    __slots__ = (
-        "msg",
-        "loc",
-        "type_",
-        "additional_properties",
-    )
+    __slots__ = ("msg", "loc", "type_", "additional_properties", "__weakref__")
     __match_args__ = (
         "msg",
         "loc",
