@@ -29,7 +29,7 @@ HERE: Final = Path(__file__).resolve().parent
 RESULTS_DIR: Final = HERE / "results"
 
 SDK_PACKAGE: Final = "llama-cloud"
-# The last release that has client.beta.batch.get_status (see shared/REFERENCE.md).
+# The last release of the official SDK that has client.beta.batch.get_status.
 SDK_VERSION: Final = "2.13.0"
 API_PREFIX: Final = "/api/v1/beta/batch-processing/"
 BENCH_API_KEY: Final = "bench-key"
