@@ -55,14 +55,19 @@ class Settings:
         timeout: httpx.Timeout,
         max_retries: int,
     ) -> None:
-        values = {
-            "api_key": api_key,
-            "base_url": base_url,
-            "project_id": project_id,
-            "organization_id": organization_id,
-            "timeout": timeout,
-            "max_retries": max_retries,
-        }
+        self._assign(
+            {
+                "api_key": api_key,
+                "base_url": base_url,
+                "project_id": project_id,
+                "organization_id": organization_id,
+                "timeout": timeout,
+                "max_retries": max_retries,
+            }
+        )
+
+    def _assign(self, values: Mapping[str, object]) -> None:
+        # The one way in past the read-only __setattr__.
         for name, value in values.items():
             object.__setattr__(self, name, value)
 
@@ -73,9 +78,8 @@ class Settings:
         raise AttributeError(f"Settings are read-only: cannot delete {name!r}")
 
     def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
-        # copy and pickle restore the slots through here, past the read-only __setattr__.
-        for name, value in state[1].items():
-            object.__setattr__(self, name, value)
+        # copy and pickle restore the slots through here.
+        self._assign(state[1])
 
     def __repr__(self) -> str:
         return (

@@ -15,7 +15,12 @@ from typing import Any
 
 import yaml
 
-from tests.contract.test_generated_drift import GENERATE_TIMEOUT_S, PACKAGE, ROOT, _generate, _run
+from tests.contract.test_generated_drift import (
+    GENERATE_TIMEOUT_S,
+    PACKAGE,
+    _generate,
+    check_types_strictly,
+)
 from tests.spec_schema import load_spec, seed_example
 
 PROBE = Path(__file__).with_name("template_probe.py")
@@ -151,15 +156,4 @@ def test_our_templates_behave_as_the_generators_own(tmp_path: Path) -> None:
     assert seen["multipart, optional part unset"] == ["file"]
     assert all(all(flags) for key, flags in seen.items() if key.endswith("parsed again"))
 
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--cache-dir",
-            str(tmp_path / "mypy_cache"),
-            str(ours / PACKAGE),
-        ],
-        cwd=ROOT,
-    )
+    check_types_strictly(ours / PACKAGE, tmp_path)
